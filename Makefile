@@ -1,0 +1,62 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything they need is installed
+# from this repository's own files (requirements*.txt, package.json + package-lock.json).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install demo test lint format unit infra integration synth bench scan clean
+
+help:
+	@echo "make demo   - run the whole pipeline locally (simulator + moto + DuckDB)"
+	@echo "make test   - lint, unit, infrastructure and integration tests"
+	@echo "make synth  - synthesize the CloudFormation template (offline)"
+	@echo "make bench  - transform benchmark against jq"
+	@echo "make scan   - checkov on the synthesized template"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+synth: install
+	npx cdk synth --quiet
+
+demo: synth
+	$(PY) -m local.run
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy lambdas/usage_pipeline lambdas/handlers stacks local bench app.py
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit -q
+
+infra: install
+	$(PY) -m pytest tests/infrastructure -q
+
+integration: synth
+	$(PY) -m pytest tests/integration -q
+
+test: lint install synth
+	$(PY) -m pytest tests -q
+
+bench: $(VENV)/.installed
+	$(PY) -m bench.transform_bench
+
+clean:
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

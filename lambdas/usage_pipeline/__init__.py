@@ -1,0 +1,1 @@
+"""Genesys Cloud API usage pipeline: the logic behind the Lambda handlers."""

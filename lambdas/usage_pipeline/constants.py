@@ -1,0 +1,109 @@
+"""Names and numbers shared by the handlers, the stack, the simulator and the local runner.
+
+See docs/contracts.md for what each one means; change them there first.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- APIs -------------------------------------------------------------------------------------
+API_AGGREGATES: Final = "aggregates"
+API_LEGACY: Final = "legacy"
+APIS: Final = (API_AGGREGATES, API_LEGACY)
+DEFAULT_API: Final = API_AGGREGATES
+
+AGGREGATES_JOBS_PATH: Final = "/api/v2/usage/aggregates/query/jobs"
+LEGACY_QUERY_PATH: Final = "/api/v2/usage/query"
+TOKEN_PATH: Final = "/oauth/token"
+
+GRANULARITIES: Final = ("Day", "Week", "Month")
+DEFAULT_GRANULARITY: Final = "Day"
+
+# Canonical order of metrics; the API spelling is the same for both APIs.
+METRICS: Final = ("Requests", "Status200", "Status300", "Status400", "Status429", "Status500")
+
+# groupBy dimensions each API accepts, in the API's own spelling and in canonical order.
+GROUP_BY_AGGREGATES: Final = (
+    "HttpMethod",
+    "OauthClientId",
+    "OauthClientName",
+    "Platform",
+    "TemplateUri",
+    "UserId",
+)
+GROUP_BY_LEGACY: Final = ("HttpMethod", "OAuthClientId", "OrganizationId", "TemplateUri", "UserId")
+GROUP_BY_BY_API: Final = {API_AGGREGATES: GROUP_BY_AGGREGATES, API_LEGACY: GROUP_BY_LEGACY}
+DEFAULT_GROUP_BY: Final = ("OAuthClientId", "TemplateUri", "HttpMethod")
+# Every grouping token a run can write: the Glue table's partition projection enumerates them.
+ALL_DIMENSION_TOKENS: Final = tuple(
+    sorted({d.lower() for d in GROUP_BY_AGGREGATES + GROUP_BY_LEGACY})
+)
+GROUPING_TOTAL: Final = "total"
+
+MAX_LOOKBACK_DAYS: Final = 365
+MAX_AGGREGATES_DAYS: Final = 90
+MAX_ARRAY_ENTRIES: Final = 10
+MAX_PAGE_SIZE: Final = 1000
+
+# Job states the Choice state switches on (state document `job.state`).
+JOB_RUNNING: Final = "running"
+JOB_COMPLETE: Final = "complete"
+JOB_FAILED: Final = "failed"
+JOB_CANCELLED: Final = "cancelled"
+JOB_TIMED_OUT: Final = "timed_out"
+
+# --- Row schema (docs/contracts.md section 5), in the order keys are written ---------------------
+ROW_STRING_COLUMNS: Final = (
+    "oauth_client_id",
+    "oauth_client_name",
+    "organization_id",
+    "user_id",
+    "user_name",
+    "template_uri",
+    "http_method",
+    "platform",
+)
+ROW_COUNT_COLUMNS: Final = (
+    "status200",
+    "status300",
+    "status400",
+    "status429",
+    "status500",
+    "requests",
+)
+ROW_RUN_COLUMNS: Final = ("api", "run_id", "landed_at")
+PARTITION_COLUMNS: Final = ("granularity", "grouping", "date")
+ROW_COLUMNS: Final = ROW_STRING_COLUMNS + ROW_COUNT_COLUMNS + ROW_RUN_COLUMNS
+
+# --- S3 layout (docs/contracts.md section 6) ----------------------------------------------------
+RAW_PREFIX: Final = "raw/"
+STAGING_PREFIX: Final = "staging/"
+USAGE_PREFIX: Final = "usage/"
+MANIFESTS_PREFIX: Final = "manifests/"
+PARTITION_OBJECT_NAME: Final = "usage.json"
+
+# --- Lambda environment (docs/contracts.md section 7) -------------------------------------------
+ENV_SOURCE_BUCKET: Final = "SOURCE_BUCKET"
+ENV_GENESYS_ENVIRONMENT: Final = "GENESYS_ENVIRONMENT"
+ENV_GENESYS_SECRET_ID: Final = "GENESYS_SECRET_ID"
+ENV_GENESYS_LOGIN_URL: Final = "GENESYS_LOGIN_URL"
+ENV_GENESYS_API_URL: Final = "GENESYS_API_URL"
+ENV_POLL_INITIAL_WAIT_SECONDS: Final = "POLL_INITIAL_WAIT_SECONDS"
+ENV_POLL_MAX_WAIT_SECONDS: Final = "POLL_MAX_WAIT_SECONDS"
+ENV_JOB_TIMEOUT_SECONDS: Final = "JOB_TIMEOUT_SECONDS"
+ENV_PAGE_SIZE: Final = "PAGE_SIZE"
+ENV_GLUE_CRAWLER_NAME: Final = "GLUE_CRAWLER_NAME"
+
+DEFAULT_POLL_INITIAL_WAIT_SECONDS: Final = 2
+DEFAULT_POLL_MAX_WAIT_SECONDS: Final = 60
+DEFAULT_JOB_TIMEOUT_SECONDS: Final = 3600
+DEFAULT_PAGE_SIZE: Final = 1000
+
+HANDLER_SUBMIT_QUERY: Final = "handlers.submit_query.handler"
+HANDLER_POLL_STATUS: Final = "handlers.poll_status.handler"
+HANDLER_TRANSFORM: Final = "handlers.transform.handler"
+HANDLER_LAND: Final = "handlers.land.handler"
+
+METRICS_NAMESPACE: Final = "GenesysApiUsage"
+SERVICE_NAME: Final = "genesys-api-usage"
