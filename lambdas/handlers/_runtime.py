@@ -1,0 +1,42 @@
+"""What every handler shares: the structured logger, metrics, AWS clients and the clock.
+
+Clients are created once per container (module scope) because creating a boto3 client costs tens
+of milliseconds; the clock is a function so tests can pin it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+
+from usage_pipeline import constants as c
+
+logger = Logger(service=c.SERVICE_NAME)
+metrics = Metrics(namespace=c.METRICS_NAMESPACE, service=c.SERVICE_NAME)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def utc_today() -> date:
+    return utc_now().date()
+
+
+def iso_seconds(moment: datetime) -> str:
+    """UTC, second precision, with Z: the form every timestamp in state and rows uses."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@cache
+def aws_client(service: str) -> Any:
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+def reset_container_caches() -> None:
+    """Forget cached clients, as a new container would (the local runner and tests call this)."""
+    aws_client.cache_clear()

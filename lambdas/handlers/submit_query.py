@@ -1,0 +1,34 @@
+"""submit_query: validate the execution input, submit the Genesys usage query, start the state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handlers._runtime import logger, utc_now
+from handlers.genesys import genesys_client
+from usage_pipeline.config import polling_config
+from usage_pipeline.polling import submit_job
+from usage_pipeline.query import normalize_query
+from usage_pipeline.run_id import run_id_for
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    execution = event.get("execution") or {}
+    run_id = run_id_for(str(execution.get("id", "")), str(execution.get("startTime", "")))
+    logger.append_keys(run_id=run_id)
+    now = utc_now()
+    # The input is validated before anything talks to Genesys: a refused input costs nothing.
+    query = normalize_query(event.get("input"), today=now.date())
+    logger.info("query normalized", extra={"query": query})
+    job = submit_job(genesys_client(), query, now=now)
+    logger.info("job submitted", extra={"job": job})
+    return {
+        "runId": run_id,
+        "execution": execution,
+        "query": query,
+        "job": job,
+        "wait": {"seconds": polling_config().initial_wait_seconds},
+    }

@@ -1,0 +1,30 @@
+"""transform: raw API pages -> validated, self-describing NDJSON rows, staged per partition."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handlers._runtime import aws_client, iso_seconds, logger, utc_now
+from usage_pipeline.config import storage_config
+from usage_pipeline.transform import transform_run
+
+
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(run_id=event["runId"])
+    # /tmp is the only writable place in Lambda; each partition is spooled there, not in memory.
+    with tempfile.TemporaryDirectory(prefix="transform-") as tmp_dir:
+        staged = transform_run(
+            s3_client=aws_client("s3"),
+            bucket=storage_config().source_bucket,
+            run_id=event["runId"],
+            query=event["query"],
+            raw=event["raw"],
+            landed_at=iso_seconds(utc_now()),
+            tmp_dir=tmp_dir,
+        )
+    logger.info("rows staged", extra={"partitions": staged["partitions"], "rows": staged["rows"]})
+    return {**event, "staged": staged}

@@ -1,0 +1,335 @@
+"""The whole pipeline on this machine: simulator + moto on 127.0.0.1, the synthesized definition.
+
+`LocalPipeline` is what `python -m local.run` and the integration tests share. It starts the Genesys
+Cloud simulator and a moto server on loopback, provisions from the synthesized template what an
+execution touches, routes Lambda invocations to the handlers in-process, and executes the state
+machine definition exactly as `cdk synth` wrote it with moto's ASL interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+from local.lambda_runtime import InProcessLambdas
+from local.template_resources import REGION, ProvisionedPipeline, load_template, provision
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEMPLATE = ROOT / "cdk.out" / "GenesysApiUsage.template.json"
+TERMINAL_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+StateListener = Callable[[str, str], None]
+
+
+@dataclass
+class ExecutionReport:
+    """What one execution did, as ops would read it from the console."""
+
+    name: str
+    status: str
+    error: str | None
+    cause: str | None
+    states: list[str]
+    transitions: int
+    seconds: float
+    output: dict[str, Any] | None
+    rows_by_partition: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+class LocalPipeline:
+    """A context manager owning the simulator, the moto server and the provisioned pipeline."""
+
+    def __init__(
+        self,
+        *,
+        template_path: Path = DEFAULT_TEMPLATE,
+        client_id: str = "local-client",
+        client_secret: str = "local-secret",  # noqa: S107 - the simulator's documented default
+        seed: int = 42,
+        polls_until_done: int = 2,
+        today: date | None = None,
+        env_overrides: Mapping[str, str] | None = None,
+        simulator_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._template_path = template_path
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._seed = seed
+        self._polls_until_done = polls_until_done
+        self._today = today
+        self._env_overrides = dict(env_overrides or {})
+        self._simulator_options = dict(simulator_options or {})
+        self._stack: list[Callable[[], None]] = []
+        self.simulator: Any = None
+        self.resources: ProvisionedPipeline | None = None
+        self.lambdas: InProcessLambdas | None = None
+        self.aws_endpoint = ""
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def __enter__(self) -> LocalPipeline:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        while self._stack:
+            self._stack.pop()()
+
+    def _start(self) -> None:
+        from local.genesys_simulator import SimulatorServer
+
+        template = load_template(self._template_path)
+        simulator_kwargs: dict[str, Any] = {
+            "client_id": self._client_id,
+            "client_secret": self._client_secret,
+            "seed": self._seed,
+            "polls_until_done": self._polls_until_done,
+            **self._simulator_options,
+        }
+        if self._today is not None:
+            simulator_kwargs["today"] = self._today
+        simulator = SimulatorServer(**simulator_kwargs)
+        self.simulator = simulator.__enter__()
+        def stop_simulator() -> None:
+            simulator.__exit__(None, None, None)
+
+        self._stack.append(stop_simulator)
+
+        self._start_moto()
+        self.resources = provision(
+            template,
+            session_client=self.client,
+            secret_value={"clientId": self._client_id, "clientSecret": self._client_secret},
+        )
+        overrides = {
+            "GENESYS_LOGIN_URL": self.simulator.base_url,
+            "GENESYS_API_URL": self.simulator.base_url,
+            **self._env_overrides,
+        }
+        self.lambdas = InProcessLambdas(self.resources.lambdas, env_overrides=overrides)
+        installed = self.lambdas.installed()
+        installed.__enter__()
+        def uninstall() -> None:
+            installed.__exit__(None, None, None)
+
+        self._stack.append(uninstall)
+
+    def _start_moto(self) -> None:
+        from moto.core.config import default_user_config
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+        # moto executes ASL only when asked to; its Docker-less Lambda backend is replaced by the
+        # in-process runtime, so no container is ever needed.
+        saved_config = json.loads(json.dumps(default_user_config))
+        default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+        default_user_config.setdefault("lambda", {})["use_docker"] = False
+
+        saved_environ = {
+            key: os.environ.get(key)
+            for key in (
+                "AWS_ENDPOINT_URL",
+                "MOTO_PORT",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_DEFAULT_REGION",
+                "AWS_REGION",
+            )
+        }
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        self.aws_endpoint = f"http://{host}:{port}"
+        # moto's backends live in this process, not in the server: start from an empty account.
+        requests.post(f"{self.aws_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.aws_endpoint,
+                # moto's ASL interpreter calls Lambda through localhost:MOTO_PORT.
+                "MOTO_PORT": str(port),
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+            }
+        )
+
+        def stop() -> None:
+            server.stop()
+            for key, value in saved_environ.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            for key in list(default_user_config):
+                del default_user_config[key]  # type: ignore[misc]
+            default_user_config.update(saved_config)
+
+        self._stack.append(stop)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
+        )
+
+    # --- executions -------------------------------------------------------------------------
+    def start(self, execution_input: Any = None, *, name: str | None = None) -> str:
+        """Start an execution; `execution_input` is any JSON value (a str is sent as written)."""
+        assert self.resources is not None
+        body = (
+            execution_input
+            if isinstance(execution_input, str)
+            else json.dumps({} if execution_input is None else execution_input)
+        )
+        response = self.client("stepfunctions").start_execution(
+            stateMachineArn=self.resources.state_machine_arn,
+            name=name or f"local-{uuid.uuid4().hex[:12]}",
+            input=body,
+        )
+        arn: str = response["executionArn"]
+        return arn
+
+    def wait(
+        self,
+        execution_arn: str,
+        *,
+        on_state: StateListener | None = None,
+        timeout_seconds: float = 600.0,
+    ) -> ExecutionReport:
+        sfn = self.client("stepfunctions")
+        started = time.monotonic()
+        seen_events = 0
+        states: list[str] = []
+        while True:
+            description = sfn.describe_execution(executionArn=execution_arn)
+            events = self._history(execution_arn)
+            for event in events[seen_events:]:
+                details = event.get("stateEnteredEventDetails")
+                if event["type"].endswith("StateEntered") and details:
+                    states.append(details["name"])
+                    if on_state is not None:
+                        on_state(details["name"], event["type"])
+            seen_events = len(events)
+            if description["status"] in TERMINAL_STATUSES:
+                break
+            if time.monotonic() - started > timeout_seconds:
+                raise TimeoutError(f"{execution_arn} still {description['status']}")
+            time.sleep(0.05)
+        output = json.loads(description["output"]) if description.get("output") else None
+        report = ExecutionReport(
+            name=description["name"],
+            status=description["status"],
+            error=description.get("error"),
+            cause=description.get("cause"),
+            states=states,
+            transitions=len(states),
+            seconds=time.monotonic() - started,
+            output=output,
+        )
+        if report.succeeded and output and "landed" in output:
+            report.rows_by_partition = self._rows_by_partition(output["landed"]["manifestKey"])
+        return report
+
+    def execute(
+        self,
+        execution_input: Any = None,
+        *,
+        name: str | None = None,
+        on_state: StateListener | None = None,
+    ) -> ExecutionReport:
+        return self.wait(self.start(execution_input, name=name), on_state=on_state)
+
+    def _history(self, execution_arn: str) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        events: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+            if token:
+                kwargs["nextToken"] = token
+            page = sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            token = page.get("nextToken")
+            if not token:
+                return events
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        return self._history(execution_arn)
+
+    def _rows_by_partition(self, manifest_key: str) -> dict[str, int]:
+        manifest = self.read_json(manifest_key)
+        rows: dict[str, int] = {}
+        for partition in manifest.get("partitions", []):
+            rows[partition["key"]] = int(partition["rows"])
+        return rows
+
+    # --- the source bucket ------------------------------------------------------------------
+    @property
+    def source_bucket(self) -> str:
+        assert self.resources is not None
+        return self.resources.source_bucket
+
+    def keys(self, prefix: str = "") -> list[str]:
+        s3 = self.client("s3")
+        keys: list[str] = []
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.source_bucket, Prefix=prefix
+        ):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(keys)
+
+    def read_bytes(self, key: str) -> bytes:
+        body: bytes = (
+            self.client("s3").get_object(Bucket=self.source_bucket, Key=key)["Body"].read()
+        )
+        return body
+
+    def read_json(self, key: str) -> Any:
+        return json.loads(self.read_bytes(key))
+
+    def usage_rows(self) -> list[dict[str, Any]]:
+        """Every row the table holds now, read straight from the landed objects."""
+        rows: list[dict[str, Any]] = []
+        for key in self.keys("usage/"):
+            for line in self.read_bytes(key).decode("utf-8").splitlines():
+                if line.strip():
+                    rows.append(json.loads(line))
+        return rows
+
+    def download(self, target: Path) -> list[Path]:
+        """Copy the whole source bucket to `target`, keys as relative paths."""
+        written: list[Path] = []
+        for key in self.keys():
+            path = target / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.read_bytes(key))
+            written.append(path)
+        return written
+
+    def iter_partitions(self) -> Iterator[tuple[str, int]]:
+        for key in self.keys("usage/"):
+            data = self.read_bytes(key)
+            yield key, sum(1 for line in data.splitlines() if line.strip())
