@@ -11,7 +11,7 @@ from handlers.genesys import genesys_client
 from usage_pipeline.config import polling_config
 from usage_pipeline.polling import submit_job
 from usage_pipeline.query import normalize_query
-from usage_pipeline.run_id import run_id_for
+from usage_pipeline.run_id import execution_start_utc, run_id_for
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -20,8 +20,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run_id = run_id_for(str(execution.get("id", "")), str(execution.get("startTime", "")))
     logger.append_keys(run_id=run_id)
     now = utc_now()
-    # The input is validated before anything talks to Genesys: a refused input costs nothing.
-    query = normalize_query(event.get("input"), today=now.date())
+    # "Today" is the execution's start day, not the clock's: a retry after midnight UTC must
+    # normalize the input exactly as the first attempt did. The input is validated before
+    # anything talks to Genesys, so a refused input costs nothing.
+    started = execution_start_utc(str(execution.get("startTime", "")))
+    query = normalize_query(event.get("input"), today=started.date())
     logger.info("query normalized", extra={"query": query})
     job = submit_job(genesys_client(), query, now=now)
     logger.info("job submitted", extra={"job": job})
