@@ -42,7 +42,7 @@ def clear_credentials_cache() -> None:
     _CREDENTIALS_CACHE.clear()
 
 
-def load_client_credentials(secret_id: str, *, secrets_client: Any = None) -> ClientCredentials:
+def read_client_credentials(secret_id: str, secrets_client: Any = None) -> ClientCredentials:
     """The credentials held by ``secret_id``, from the container cache or Secrets Manager.
 
     ``secrets_client`` is a boto3 ``secretsmanager`` client; one is created when it is needed and
@@ -64,7 +64,7 @@ def credentials_provider(
     """A provider for ``GenesysClient``: the secret is read only when a token is first needed."""
 
     def provide() -> ClientCredentials:
-        return load_client_credentials(secret_id, secrets_client=secrets_client)
+        return read_client_credentials(secret_id, secrets_client=secrets_client)
 
     return provide
 

@@ -220,7 +220,12 @@ class UpperBoundRandom(random.Random):
         return b
 
 
-def make_client(base_url: str, clock: FakeClock, **overrides: Any) -> GenesysClient:
+def make_client(
+    base_url: str,
+    clock: FakeClock,
+    credentials: ClientCredentials = CREDENTIALS,
+    **overrides: Any,
+) -> GenesysClient:
     options: dict[str, Any] = {
         "login_url": base_url,
         "api_url": base_url,
@@ -230,4 +235,4 @@ def make_client(base_url: str, clock: FakeClock, **overrides: Any) -> GenesysCli
         "rng": random.Random(7),
     }
     options.update(overrides)
-    return GenesysClient("mypurecloud.com", lambda: CREDENTIALS, **options)
+    return GenesysClient("mypurecloud.com", lambda: credentials, **options)

@@ -15,7 +15,7 @@ from usage_pipeline.secrets import (
     ClientCredentials,
     clear_credentials_cache,
     credentials_provider,
-    load_client_credentials,
+    read_client_credentials,
 )
 
 SECRET_ID = "genesys/oauth-client"
@@ -47,7 +47,7 @@ def test_credentials_are_read_from_the_json_secret(secrets_client: Any) -> None:
     put_secret(secrets_client, json.dumps({"clientId": "abc", "clientSecret": SECRET_VALUE}))
 
     # WHEN
-    credentials = load_client_credentials(SECRET_ID, secrets_client=secrets_client)
+    credentials = read_client_credentials(SECRET_ID, secrets_client=secrets_client)
 
     # THEN
     assert credentials == ClientCredentials("abc", SECRET_VALUE)
@@ -56,26 +56,26 @@ def test_credentials_are_read_from_the_json_secret(secrets_client: Any) -> None:
 def test_credentials_are_cached_per_container_until_cleared(secrets_client: Any) -> None:
     # GIVEN a secret read once, then deleted
     put_secret(secrets_client, json.dumps({"clientId": "abc", "clientSecret": SECRET_VALUE}))
-    first = load_client_credentials(SECRET_ID, secrets_client=secrets_client)
+    first = read_client_credentials(SECRET_ID, secrets_client=secrets_client)
     secrets_client.delete_secret(SecretId=SECRET_ID, ForceDeleteWithoutRecovery=True)
 
     # WHEN / THEN the cache still answers, and a cleared cache goes back to Secrets Manager
-    assert load_client_credentials(SECRET_ID, secrets_client=secrets_client) is first
+    assert read_client_credentials(SECRET_ID, secrets_client=secrets_client) is first
     clear_credentials_cache()
     with pytest.raises(SecretInvalid):
-        load_client_credentials(SECRET_ID, secrets_client=secrets_client)
+        read_client_credentials(SECRET_ID, secrets_client=secrets_client)
 
 
 def test_a_binary_secret_holding_json_is_accepted(secrets_client: Any) -> None:
     put_secret(
         secrets_client, json.dumps({"clientId": "abc", "clientSecret": SECRET_VALUE}).encode()
     )
-    assert load_client_credentials(SECRET_ID, secrets_client=secrets_client).client_id == "abc"
+    assert read_client_credentials(SECRET_ID, secrets_client=secrets_client).client_id == "abc"
 
 
 def test_a_missing_secret_is_secret_invalid_naming_the_id(secrets_client: Any) -> None:
     with pytest.raises(SecretInvalid, match=f"{SECRET_ID}.*ResourceNotFoundException"):
-        load_client_credentials(SECRET_ID, secrets_client=secrets_client)
+        read_client_credentials(SECRET_ID, secrets_client=secrets_client)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_a_bad_secret_is_refused_without_revealing_its_value(
 
     # WHEN
     with pytest.raises(SecretInvalid, match=problem) as raised:
-        load_client_credentials(SECRET_ID, secrets_client=secrets_client)
+        read_client_credentials(SECRET_ID, secrets_client=secrets_client)
 
     # THEN neither the message nor a chained exception carries the value
     error = raised.value
