@@ -34,7 +34,7 @@ def iso_seconds(moment: datetime) -> str:
 
 @cache
 def aws_client(service: str) -> Any:
-    return boto3.client(service)  # type: ignore[call-overload]
+    return boto3.client(service)
 
 
 def reset_container_caches() -> None:

@@ -27,7 +27,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raw=event["raw"],
         staged=event["staged"],
         execution=event.get("execution", {}),
-        crawler_name=storage.crawler_name,
+        crawler_name=storage.required_crawler_name(),
         now=utc_now(),
     )
     metrics.add_metric(name="RowsLanded", unit=MetricUnit.Count, value=landed["rows"])

@@ -108,6 +108,13 @@ class StorageConfig:
             crawler_name=_optional(environ, c.ENV_GLUE_CRAWLER_NAME),
         )
 
+    def required_crawler_name(self) -> str:
+        if self.crawler_name is None:
+            raise ConfigurationError(
+                f"environment variable {c.ENV_GLUE_CRAWLER_NAME} is required and is not set"
+            )
+        return self.crawler_name
+
 
 @cache
 def genesys_config() -> GenesysConfig:

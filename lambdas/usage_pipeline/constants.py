@@ -15,7 +15,7 @@ DEFAULT_API: Final = API_AGGREGATES
 
 AGGREGATES_JOBS_PATH: Final = "/api/v2/usage/aggregates/query/jobs"
 LEGACY_QUERY_PATH: Final = "/api/v2/usage/query"
-TOKEN_PATH: Final = "/oauth/token"
+TOKEN_PATH: Final = "/oauth/token"  # noqa: S105 - a URL path, not a secret
 
 GRANULARITIES: Final = ("Day", "Week", "Month")
 DEFAULT_GRANULARITY: Final = "Day"
@@ -86,7 +86,7 @@ PARTITION_OBJECT_NAME: Final = "usage.json"
 # --- Lambda environment (docs/contracts.md section 7) -------------------------------------------
 ENV_SOURCE_BUCKET: Final = "SOURCE_BUCKET"
 ENV_GENESYS_ENVIRONMENT: Final = "GENESYS_ENVIRONMENT"
-ENV_GENESYS_SECRET_ID: Final = "GENESYS_SECRET_ID"
+ENV_GENESYS_SECRET_ID: Final = "GENESYS_SECRET_ID"  # noqa: S105 - a variable name
 ENV_GENESYS_LOGIN_URL: Final = "GENESYS_LOGIN_URL"
 ENV_GENESYS_API_URL: Final = "GENESYS_API_URL"
 ENV_POLL_INITIAL_WAIT_SECONDS: Final = "POLL_INITIAL_WAIT_SECONDS"

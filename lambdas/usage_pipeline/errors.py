@@ -1,7 +1,8 @@
 """Named pipeline errors.
 
-The class name of each exception is what Lambda reports as ``errorType`` and therefore the error name
-that the state machine's Retry and Catch match on; renaming one is a contract change (docs/contracts.md).
+The class name of each exception is what Lambda reports as ``errorType`` and therefore the error
+name that the state machine's Retry and Catch match on; renaming one is a contract change
+(docs/contracts.md).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ class PipelineError(Exception):
 
 
 class InvalidInput(PipelineError):
-    """The execution input was refused; the message names the field, the value and what is allowed."""
+    """The execution input was refused; the message names the field, the value, what is allowed."""
 
     def __init__(self, field: str, value: object, allowed: str) -> None:
         self.field = field
@@ -22,7 +23,7 @@ class InvalidInput(PipelineError):
 
 
 class SecretInvalid(PipelineError):
-    """The OAuth secret is missing, not JSON, or lacks clientId/clientSecret. Never carries the value."""
+    """The OAuth secret is missing, not JSON, or lacks clientId/clientSecret (never its value)."""
 
 
 class GenesysAuthError(PipelineError):
