@@ -40,6 +40,8 @@ class Job:
     polls: int = 0
     _rows: list[dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Separate from _lock so a poll never waits for the rows being computed.
+    _rows_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def api(self) -> str:
@@ -55,7 +57,7 @@ class Job:
 
     def rows(self, compute: Callable[[UsageQuery], list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """The job's result, computed once on first read (pages must never shift under a cursor)."""
-        with self._lock:
+        with self._rows_lock:
             if self._rows is None:
                 self._rows = compute(self.query)
             return self._rows
