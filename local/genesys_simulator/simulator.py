@@ -240,6 +240,7 @@ class GenesysSimulator:
         token = self._valid_token(request.headers.get("authorization", ""), now)
         if token is not None:
             self.ledger.note_received(token, now)
+            self.ledger.note_retry_timing(token, now)
         page = self._requested_page(request, route)
         server_error = self._fire(faults.SERVER_ERROR, route.scope, route.api, page)
         if server_error is not None:
@@ -249,9 +250,11 @@ class GenesysSimulator:
         limit = self.settings.rate_limit_per_minute
         retry_after = self.ledger.admit(token, limit, now)
         if retry_after is not None:
+            self.ledger.note_told_to_wait(token, now, retry_after)
             return self._rate_limited(retry_after, limit)
         rate_limit = self._fire(faults.RATE_LIMIT, route.scope, route.api, page)
         if rate_limit is not None:
+            self.ledger.note_told_to_wait(token, now, rate_limit.options["retry_after"])
             return self._rate_limited(rate_limit.options["retry_after"], limit)
         return route.handler(request, route.match)
 

@@ -27,6 +27,20 @@ class TrafficLedger:
         self._faults_fired: Counter[str] = Counter()
         self._jobs_submitted: Counter[str] = Counter()
         self._tokens_issued = 0
+        # Retry-After discipline: when each token may come back, and how often it came back early.
+        self._wait_until: dict[str, float] = {}
+        self._early_retries = 0
+
+    def note_told_to_wait(self, token: str, now: float, retry_after: float) -> None:
+        with self._lock:
+            self._wait_until[token] = now + retry_after
+
+    def note_retry_timing(self, token: str, now: float) -> None:
+        """Count a request that arrives before the Retry-After its token was given has passed."""
+        # 50 ms of slack: the client measures from when it read the answer, we from when we sent it.
+        with self._lock:
+            if now + 0.05 < self._wait_until.get(token, 0.0):
+                self._early_retries += 1
 
     def note_received(self, token: str, now: float) -> None:
         with self._lock:
@@ -75,6 +89,7 @@ class TrafficLedger:
             self._faults_fired.clear()
             self._jobs_submitted.clear()
             self._tokens_issued = 0
+            self._early_retries = 0
 
     def snapshot(self, rate_limit_per_minute: int) -> dict[str, Any]:
         with self._lock:
@@ -93,6 +108,7 @@ class TrafficLedger:
                 "faultsFired": dict(self._faults_fired),
                 "jobsSubmitted": dict(self._jobs_submitted),
                 "tokensIssued": self._tokens_issued,
+                "retriesBeforeRetryAfter": self._early_retries,
             }
 
 

@@ -850,3 +850,26 @@ def test_expected_rows_over_http_match_the_python_api_exactly(sim: SimulatorServ
     assert json.loads(via_http.content) == {
         "rows": sim.expected_rows("aggregates", AGGREGATES_QUERY)
     }
+
+
+def test_stats_count_requests_that_come_back_before_retry_after() -> None:
+    # GIVEN a token told to wait 1 s by a 429
+    with SimulatorServer(today=date(2026, 11, 22)) as sim:
+        session = requests.Session()
+        token = session.post(
+            f"{sim.base_url}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("local-client", "local-secret"),
+            timeout=5,
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        body = {"interval": "2026-11-20T00:00:00Z/2026-11-20T23:59:59Z", "granularity": "Day"}
+        sim.set_fault("rate-limit", count=1, retry_after=1)
+        url = f"{sim.base_url}/api/v2/usage/aggregates/query/jobs"
+        assert session.post(url, json=body, headers=headers, timeout=5).status_code == 429
+
+        # WHEN it retries at once
+        session.post(url, json=body, headers=headers, timeout=5)
+
+        # THEN the early retry is counted
+        assert sim.stats()["retriesBeforeRetryAfter"] == 1
