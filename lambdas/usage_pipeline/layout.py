@@ -1,0 +1,140 @@
+"""S3 keys of the source bucket (docs/contracts.md section 6), built and parsed in one place.
+
+Every key part is checked before it goes into a key: a run id or grouping token with a `/` or `=`
+would otherwise write outside its prefix or break Athena's partition parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from usage_pipeline.constants import (
+    GRANULARITIES,
+    MANIFESTS_PREFIX,
+    PARTITION_OBJECT_NAME,
+    RAW_PREFIX,
+    STAGING_PREFIX,
+    USAGE_PREFIX,
+)
+
+_RUN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_GROUPING: Final = re.compile(r"[a-z][a-z_]{0,254}")
+_GRANULARITY_TOKENS: Final = frozenset(g.lower() for g in GRANULARITIES)
+_PARTITION_PATH: Final = re.compile(
+    r"granularity=(?P<granularity>[a-z]+)/grouping=(?P<grouping>[a-z_]+)/date=(?P<date>\d{4}-\d{2}-\d{2})/"
+)
+_RAW_PAGE: Final = re.compile(r"raw/run=(?P<run_id>[^/]+)/page-(?P<number>\d{5,})\.json\.gz")
+STAGING_INDEX_NAME: Final = "index.json"
+
+
+@dataclass(frozen=True, order=True)
+class Partition:
+    """One partition of the usage table: (granularity token, grouping token, period start)."""
+
+    granularity: str
+    grouping: str
+    date: str
+
+    @property
+    def id(self) -> str:
+        """`day/<grouping>/2026-11-20`: the short name used in counts and logs."""
+        return f"{self.granularity}/{self.grouping}/{self.date}"
+
+    @property
+    def path(self) -> str:
+        """`granularity=day/grouping=<t>/date=2026-11-20/`: the Hive-style partition path."""
+        return f"granularity={self.granularity}/grouping={self.grouping}/date={self.date}/"
+
+
+def partition(granularity: str, grouping: str, day: date | str) -> Partition:
+    """A checked Partition; granularity in any case (`Day` or `day`), day as date or ISO text."""
+    token = granularity.lower()
+    if token not in _GRANULARITY_TOKENS:
+        raise ValueError(f"granularity: {granularity!r} is not one of {GRANULARITIES}")
+    if not _GROUPING.fullmatch(grouping):
+        raise ValueError(f"grouping: {grouping!r} is not a grouping token (a-z and _)")
+    text = day.isoformat() if isinstance(day, date) else day
+    try:
+        date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"date: {day!r} is not a date (YYYY-MM-DD)") from None
+    if len(text) != len("YYYY-MM-DD"):
+        raise ValueError(f"date: {day!r} is not a date (YYYY-MM-DD)")
+    return Partition(token, grouping, text)
+
+
+def _run(run_id: str) -> str:
+    if not _RUN_ID.fullmatch(run_id):
+        raise ValueError(f"run id: {run_id!r} is not a run id")
+    return f"run={run_id}/"
+
+
+def raw_prefix(run_id: str) -> str:
+    return f"{RAW_PREFIX}{_run(run_id)}"
+
+
+def raw_page_key(run_id: str, number: int) -> str:
+    """`raw/run=<id>/page-00001.json.gz`; pages count from 1."""
+    if number < 1:
+        raise ValueError(f"page number: {number!r} is not >= 1")
+    return f"{raw_prefix(run_id)}page-{number:05d}.json.gz"
+
+
+def parse_raw_page_key(key: str) -> tuple[str, int]:
+    """`raw/run=<id>/page-00001.json.gz` -> (run id, page number)."""
+    match = _RAW_PAGE.fullmatch(key)
+    if match is None:
+        raise ValueError(f"key: {key!r} is not a raw page key")
+    return match["run_id"], int(match["number"])
+
+
+def staging_prefix(run_id: str) -> str:
+    return f"{STAGING_PREFIX}{_run(run_id)}"
+
+
+def staging_key(run_id: str, granularity: str, grouping: str, day: date | str) -> str:
+    """`staging/run=<id>/granularity=<g>/grouping=<t>/date=<d>/usage.json`."""
+    return staging_key_of(run_id, partition(granularity, grouping, day))
+
+
+def staging_key_of(run_id: str, part: Partition) -> str:
+    return f"{staging_prefix(run_id)}{part.path}{PARTITION_OBJECT_NAME}"
+
+
+def staging_index_key(run_id: str) -> str:
+    """The staging index: per partition rows, bytes and sha256 (too big for the state document)."""
+    return f"{staging_prefix(run_id)}{STAGING_INDEX_NAME}"
+
+
+def partition_prefix(granularity: str, grouping: str, day: date | str) -> str:
+    """`usage/granularity=<g>/grouping=<t>/date=<d>/`: everything under it is that partition."""
+    return partition_prefix_of(partition(granularity, grouping, day))
+
+
+def partition_prefix_of(part: Partition) -> str:
+    return f"{USAGE_PREFIX}{part.path}"
+
+
+def partition_key(granularity: str, grouping: str, day: date | str) -> str:
+    """`usage/granularity=<g>/grouping=<t>/date=<d>/usage.json`: the partition's one object."""
+    return partition_key_of(partition(granularity, grouping, day))
+
+
+def partition_key_of(part: Partition) -> str:
+    return f"{partition_prefix_of(part)}{PARTITION_OBJECT_NAME}"
+
+
+def parse_partition_key(key: str) -> Partition:
+    """A usage or staging key -> its Partition (the part after `usage/` or `staging/run=<id>/`)."""
+    match = _PARTITION_PATH.search(key)
+    if match is None or not key.endswith(match.group(0) + PARTITION_OBJECT_NAME):
+        raise ValueError(f"key: {key!r} is not a partition object key")
+    return partition(match["granularity"], match["grouping"], match["date"])
+
+
+def manifest_key(run_id: str) -> str:
+    """`manifests/run=<id>.json`."""
+    return f"{MANIFESTS_PREFIX}{_run(run_id)[:-1]}.json"

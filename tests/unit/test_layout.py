@@ -1,0 +1,73 @@
+"""layout: the S3 keys of docs/contracts.md section 6."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from usage_pipeline import layout
+
+RUN_ID = "20261122T014000Z-3fa2b1c0"
+GROUPING = "httpmethod_oauthclientid_templateuri"
+
+
+def test_raw_page_keys() -> None:
+    # GIVEN a run / WHEN building page keys / THEN 1-based, five digits, parseable back
+    assert layout.raw_prefix(RUN_ID) == f"raw/run={RUN_ID}/"
+    assert layout.raw_page_key(RUN_ID, 1) == f"raw/run={RUN_ID}/page-00001.json.gz"
+    assert layout.parse_raw_page_key(layout.raw_page_key(RUN_ID, 42)) == (RUN_ID, 42)
+    with pytest.raises(ValueError, match="page number"):
+        layout.raw_page_key(RUN_ID, 0)
+
+
+def test_staging_and_partition_keys() -> None:
+    # GIVEN a partition named with the API's granularity spelling
+    # WHEN building its keys
+    staging = layout.staging_key(RUN_ID, "Day", GROUPING, date(2026, 11, 20))
+    usage = layout.partition_key("Day", GROUPING, "2026-11-20")
+
+    # THEN granularity is lower-cased and the layout is the contract's
+    assert layout.staging_prefix(RUN_ID) == f"staging/run={RUN_ID}/"
+    assert staging == (
+        f"staging/run={RUN_ID}/granularity=day/grouping={GROUPING}/date=2026-11-20/usage.json"
+    )
+    assert usage == f"usage/granularity=day/grouping={GROUPING}/date=2026-11-20/usage.json"
+    assert layout.partition_prefix("Month", "total", "2026-10-01") == (
+        "usage/granularity=month/grouping=total/date=2026-10-01/"
+    )
+    assert layout.manifest_key(RUN_ID) == f"manifests/run={RUN_ID}.json"
+    assert layout.staging_index_key(RUN_ID) == f"staging/run={RUN_ID}/index.json"
+
+
+def test_partition_keys_parse_back() -> None:
+    # GIVEN usage and staging keys / WHEN parsed / THEN the same partition comes back
+    part = layout.partition("Week", GROUPING, "2026-11-16")
+    assert layout.parse_partition_key(layout.partition_key_of(part)) == part
+    assert layout.parse_partition_key(layout.staging_key_of(RUN_ID, part)) == part
+    assert part.id == f"week/{GROUPING}/2026-11-16"
+    with pytest.raises(ValueError, match="not a partition object key"):
+        layout.parse_partition_key("usage/granularity=day/grouping=x/date=2026-11-16/other.json")
+
+
+@pytest.mark.parametrize(
+    ("granularity", "grouping", "day", "message"),
+    [
+        ("Hour", "total", "2026-11-20", "granularity"),
+        ("Day", "../x", "2026-11-20", "grouping"),
+        ("Day", "Total", "2026-11-20", "grouping"),
+        ("Day", "total", "2026-11-31", "date"),
+        ("Day", "total", "20261120", "date"),
+    ],
+)
+def test_bad_key_parts_are_refused(granularity: str, grouping: str, day: str, message: str) -> None:
+    # GIVEN a part that would break the layout / WHEN building a key / THEN it is refused
+    with pytest.raises(ValueError, match=message):
+        layout.partition_key(granularity, grouping, day)
+
+
+def test_run_id_cannot_escape_its_prefix() -> None:
+    with pytest.raises(ValueError, match="run id"):
+        layout.staging_prefix("../usage")
+    with pytest.raises(ValueError, match="run id"):
+        layout.manifest_key("a/b")
