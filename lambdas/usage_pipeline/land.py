@@ -1,0 +1,245 @@
+"""Staged partitions -> the usage table, then the run manifest, then the crawler.
+
+docs/contracts.md section 6: each partition is replaced by ONE server-side copy of its single
+`usage.json` (a copy is atomic per object, so readers see the complete old or the complete new
+partition, never half of one), then any other object under that partition prefix is deleted. The
+manifest is written last: its presence means the run is landed, which makes land idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import orjson
+from botocore.exceptions import ClientError
+
+from usage_pipeline import layout
+from usage_pipeline.transform import NDJSON_CONTENT_TYPE, RowCountMismatch
+
+CRAWLER_RUNNING_ERROR: Final = "CrawlerRunningException"
+_DELETE_BATCH: Final = 1000  # DeleteObjects takes at most 1000 keys
+
+
+def land_run(
+    *,
+    s3_client: Any,
+    glue_client: Any,
+    bucket: str,
+    run_id: str,
+    query: Mapping[str, Any],
+    job: Mapping[str, Any],
+    raw: Mapping[str, Any],
+    staged: Mapping[str, Any],
+    execution: Mapping[str, Any],
+    crawler_name: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Land the run's staged partitions; return the state document's ``landed`` member.
+
+    If the run's manifest exists the run is already landed: its summary is returned and nothing
+    changes (a retried or re-driven land is harmless).
+    """
+    manifest_key = layout.manifest_key(run_id)
+    existing = _read_json(s3_client, bucket, manifest_key)
+    if existing is not None:
+        summary = landed_member(existing, crawler_started=False, crawler_already_running=False)
+        summary["alreadyLanded"] = True
+        return summary
+    index = _read_json(
+        s3_client, bucket, staged.get("indexKey") or layout.staging_index_key(run_id)
+    )
+    if index is None:
+        raise RowCountMismatch(f"run {run_id}: no staging index; transform did not finish")
+    _check_counts(raw, staged, index)
+    partitions = [
+        _land_partition(s3_client, bucket, run_id, index, entry) for entry in index["partitions"]
+    ]
+    manifest = build_manifest(
+        run_id=run_id,
+        query=query,
+        job=job,
+        raw=raw,
+        index=index,
+        partitions=partitions,
+        execution=execution,
+        landed_at=_iso_utc(now),
+    )
+    s3_client.put_object(
+        Bucket=bucket,
+        Key=manifest_key,
+        Body=orjson.dumps(manifest, option=orjson.OPT_INDENT_2),
+        ContentType="application/json",
+    )
+    started = start_crawler(glue_client, crawler_name)
+    summary = landed_member(manifest, crawler_started=started, crawler_already_running=not started)
+    summary["alreadyLanded"] = False
+    return summary
+
+
+def _check_counts(
+    raw: Mapping[str, Any], staged: Mapping[str, Any], index: Mapping[str, Any]
+) -> None:
+    """Rows received from the API = rows staged = rows about to land, or nothing lands."""
+    partition_rows = sum(int(entry["rows"]) for entry in index["partitions"])
+    counts = {
+        "received (raw.rows)": raw.get("rows"),
+        "staged (staged.rows)": staged.get("rows"),
+        "in the staging index": index["rows"],
+        "in the staged partitions": partition_rows,
+    }
+    known = {name: int(count) for name, count in counts.items() if count is not None}
+    if len(set(known.values())) > 1:
+        listed = ", ".join(f"{count} {name}" for name, count in known.items())
+        raise RowCountMismatch(f"row counts differ: {listed}")
+
+
+def _land_partition(
+    s3_client: Any,
+    bucket: str,
+    run_id: str,
+    index: Mapping[str, Any],
+    entry: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Copy one staged partition over the table's, then delete anything else under its prefix."""
+    part = layout.partition(index["granularity"], index["grouping"], entry["date"])
+    staging_key = layout.staging_key_of(run_id, part)
+    target_key = layout.partition_key_of(part)
+    head = s3_client.head_object(Bucket=bucket, Key=staging_key)
+    if int(head["ContentLength"]) != int(entry["bytes"]):
+        raise RowCountMismatch(
+            f"{staging_key}: {head['ContentLength']} bytes staged, the index says {entry['bytes']}"
+        )
+    copied = s3_client.copy_object(
+        Bucket=bucket,
+        Key=target_key,
+        # Only the object whose size was just checked may land, not one rewritten since.
+        CopySource={"Bucket": bucket, "Key": staging_key},
+        CopySourceIfMatch=head["ETag"],
+        MetadataDirective="REPLACE",
+        ContentType=NDJSON_CONTENT_TYPE,
+        Metadata={"run-id": run_id, "rows": str(entry["rows"]), "sha256": entry["sha256"]},
+    )
+    removed = _delete_others(s3_client, bucket, layout.partition_prefix_of(part), target_key)
+    return {
+        "granularity": part.granularity,
+        "grouping": part.grouping,
+        "date": part.date,
+        "key": target_key,
+        "stagingKey": staging_key,
+        "rows": int(entry["rows"]),
+        "bytes": int(entry["bytes"]),
+        "sha256": entry["sha256"],
+        "etag": copied["CopyObjectResult"]["ETag"],
+        "versionId": copied.get("VersionId"),
+        "removedKeys": removed,
+    }
+
+
+def _delete_others(s3_client: Any, bucket: str, prefix: str, keep_key: str) -> list[str]:
+    """Delete every object under ``prefix`` but ``keep_key``; return the deleted keys."""
+    others = [key for key in _list_keys(s3_client, bucket, prefix) if key != keep_key]
+    for start in range(0, len(others), _DELETE_BATCH):
+        batch = others[start : start + _DELETE_BATCH]
+        response = s3_client.delete_objects(
+            Bucket=bucket,
+            Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+        )
+        errors = response.get("Errors") or []
+        if errors:
+            raise RuntimeError(f"could not delete {len(errors)} objects under {prefix}: {errors}")
+    return others
+
+
+def _list_keys(s3_client: Any, bucket: str, prefix: str) -> Iterator[str]:
+    paginator = s3_client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield item["Key"]
+
+
+def build_manifest(
+    *,
+    run_id: str,
+    query: Mapping[str, Any],
+    job: Mapping[str, Any],
+    raw: Mapping[str, Any],
+    index: Mapping[str, Any],
+    partitions: list[dict[str, Any]],
+    execution: Mapping[str, Any],
+    landed_at: str,
+) -> dict[str, Any]:
+    """What was asked, received and landed: the run's audit record (`manifests/run=<id>.json`)."""
+    normalized = {name: value for name, value in query.items() if name != "requested"}
+    return {
+        "runId": run_id,
+        "execution": dict(execution),
+        "api": query.get("api"),
+        "job": {"api": job.get("api", query.get("api")), "id": job.get("id")},
+        "query": {"requested": query.get("requested"), "normalized": normalized},
+        "received": {
+            "prefix": raw.get("prefix", layout.raw_prefix(run_id)),
+            "pages": raw.get("pages"),
+            "rows": raw.get("rows", index["rows"]),
+        },
+        "landed": {
+            "partitions": len(partitions),
+            "rows": sum(entry["rows"] for entry in partitions),
+            "requests": index.get("requests"),
+            "status429": index.get("status429"),
+            "partitionRows": {
+                layout.partition(p["granularity"], p["grouping"], p["date"]).id: p["rows"]
+                for p in partitions
+            },
+        },
+        "partitions": partitions,
+        "landedAt": landed_at,
+    }
+
+
+def landed_member(
+    manifest: Mapping[str, Any], *, crawler_started: bool, crawler_already_running: bool
+) -> dict[str, Any]:
+    """The state document's ``landed`` member, from a manifest (new or found)."""
+    landed = manifest["landed"]
+    return {
+        "manifestKey": layout.manifest_key(manifest["runId"]),
+        "partitions": landed["partitions"],
+        "rows": landed["rows"],
+        "requests": landed["requests"],
+        "status429": landed["status429"],
+        "crawlerStarted": crawler_started,
+        "crawlerAlreadyRunning": crawler_already_running,
+        "landedAt": manifest["landedAt"],
+    }
+
+
+def start_crawler(glue_client: Any, crawler_name: str) -> bool:
+    """Start the crawler; False when it is already running (it will see the new data anyway)."""
+    try:
+        glue_client.start_crawler(Name=crawler_name)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == CRAWLER_RUNNING_ERROR:
+            return False
+        raise
+    return True
+
+
+def _read_json(s3_client: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """The JSON object at ``key``, or None if there is none."""
+    try:
+        response = s3_client.get_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    document: dict[str, Any] = orjson.loads(response["Body"].read())
+    return document
+
+
+def _iso_utc(moment: datetime) -> str:
+    """`2026-11-22T01:41:07Z`; a naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

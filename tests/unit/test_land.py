@@ -1,0 +1,312 @@
+"""land: staged partitions replace the table's, the manifest is written last, the crawler starts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import orjson
+import pytest
+from moto import mock_aws
+
+from usage_pipeline import layout
+from usage_pipeline.land import land_run
+from usage_pipeline.transform import RowCountMismatch, transform_run
+
+BUCKET = "source-bucket"
+CRAWLER = "usage-crawler"
+GROUPING = "httpmethod_oauthclientid_templateuri"
+LANDED_AT = "2026-11-22T01:41:07Z"
+NOW = datetime(2026, 11, 22, 1, 41, 30, tzinfo=UTC)
+EXECUTION = {"id": "arn:aws:states:eu-west-1:123456789012:execution:m:e", "name": "e"}
+
+
+@pytest.fixture
+def aws() -> Iterator[tuple[Any, Any]]:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        glue = boto3.client("glue", region_name="eu-west-1")
+        glue.create_crawler(
+            Name=CRAWLER,
+            Role="arn:aws:iam::123456789012:role/crawler",
+            DatabaseName="usage",
+            Targets={"S3Targets": [{"Path": f"s3://{BUCKET}/usage/"}]},
+        )
+        yield s3, glue
+
+
+def _query(start: date, days: int, grouping: str = GROUPING) -> dict[str, Any]:
+    end = start + timedelta(days=days)
+    return {
+        "api": "aggregates",
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "interval": f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T00:00:00Z",
+        "granularity": "Day",
+        "groupBy": ["HttpMethod", "OauthClientId", "TemplateUri"],
+        "metrics": ["Requests", "Status200", "Status300", "Status400", "Status429", "Status500"],
+        "grouping": grouping,
+        "periods": days,
+        "alignedFrom": None,
+        "requested": {"interval": f"{start.isoformat()}/{end.isoformat()}"},
+    }
+
+
+def _entity(day: date, client: str, requests: int) -> dict[str, Any]:
+    return {
+        "date": day.isoformat(),
+        "httpMethod": "GET",
+        "templateUri": "api/v2/users/{userId}",
+        "requestCount": requests,
+        "status200": requests - 1,
+        "status300": 0,
+        "status400": 1,
+        "status429": 1,
+        "status500": 0,
+        "oauthClient": {"id": client, "name": f"Client {client}"},
+    }
+
+
+def _stage_run(
+    s3: Any, tmp_path: Path, run_id: str, query: dict[str, Any], rows: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Raw pages + transform for a run: the state document as land receives it."""
+    page = orjson.dumps({"queryStatus": "Succeeded", "entities": rows})
+    s3.put_object(Bucket=BUCKET, Key=layout.raw_page_key(run_id, 1), Body=page)
+    raw = {"prefix": layout.raw_prefix(run_id), "pages": 1, "rows": len(rows)}
+    work = tmp_path / run_id
+    work.mkdir()
+    staged = transform_run(
+        s3_client=s3,
+        bucket=BUCKET,
+        run_id=run_id,
+        query=query,
+        raw=raw,
+        landed_at=LANDED_AT,
+        tmp_dir=work,
+    )
+    return {
+        "runId": run_id,
+        "query": query,
+        "job": {"api": "aggregates", "id": f"job-{run_id}"},
+        "raw": raw,
+        "staged": staged,
+    }
+
+
+def _land(s3: Any, glue: Any, state: dict[str, Any]) -> dict[str, Any]:
+    return land_run(
+        s3_client=s3,
+        glue_client=glue,
+        bucket=BUCKET,
+        run_id=state["runId"],
+        query=state["query"],
+        job=state["job"],
+        raw=state["raw"],
+        staged=state["staged"],
+        execution=EXECUTION,
+        crawler_name=CRAWLER,
+        now=NOW,
+    )
+
+
+def _usage(s3: Any, prefix: str = "usage/") -> dict[str, bytes]:
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return {
+        item["Key"]: s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read() for item in listed
+    }
+
+
+def _versions(s3: Any) -> list[tuple[str, str, bool]]:
+    listed = s3.list_object_versions(Bucket=BUCKET)
+    entries = [(v["Key"], v["VersionId"], v["IsLatest"]) for v in listed.get("Versions", [])]
+    markers = [(m["Key"], m["VersionId"], m["IsLatest"]) for m in listed.get("DeleteMarkers", [])]
+    return sorted(entries + markers)
+
+
+def test_land_replaces_partitions_and_removes_stale_objects(aws: Any, tmp_path: Path) -> None:
+    s3, glue = aws
+    # GIVEN a partition already holding an old usage.json and a stale extra file
+    day = date(2026, 11, 20)
+    prefix = layout.partition_prefix("Day", GROUPING, day)
+    s3.put_object(Bucket=BUCKET, Key=prefix + "usage.json", Body=b'{"old": 1}\n')
+    s3.put_object(Bucket=BUCKET, Key=prefix + "query-result.json", Body=b'{"stale": 1}\n')
+    state = _stage_run(
+        s3, tmp_path, "run-a", _query(day, 2), [_entity(day, "c1", 5), _entity(day, "c2", 7)]
+    )
+
+    # WHEN the run lands
+    landed = _land(s3, glue, state)
+
+    # THEN each partition holds only this run's usage.json; the empty day is an empty object
+    usage = _usage(s3)
+    assert sorted(usage) == [
+        layout.partition_key("Day", GROUPING, day),
+        layout.partition_key("Day", GROUPING, day + timedelta(days=1)),
+    ]
+    lines = [orjson.loads(line) for line in usage[prefix + "usage.json"].splitlines()]
+    assert [row["oauth_client_id"] for row in lines] == ["c1", "c2"]
+    assert {row["run_id"] for row in lines} == {"run-a"}
+    assert usage[layout.partition_key("Day", GROUPING, day + timedelta(days=1))] == b""
+    assert landed == {
+        "manifestKey": "manifests/run=run-a.json",
+        "partitions": 2,
+        "rows": 2,
+        "requests": 12,
+        "status429": 2,
+        "crawlerStarted": True,
+        "crawlerAlreadyRunning": False,
+        "landedAt": "2026-11-22T01:41:30Z",
+        "alreadyLanded": False,
+    }
+    assert glue.get_crawler(Name=CRAWLER)["Crawler"]["State"] == "RUNNING"
+
+
+def test_manifest_records_asked_received_and_landed(aws: Any, tmp_path: Path) -> None:
+    s3, glue = aws
+    # GIVEN a staged run of one day
+    day = date(2026, 11, 20)
+    state = _stage_run(s3, tmp_path, "run-m", _query(day, 1), [_entity(day, "c1", 3)])
+
+    # WHEN it lands
+    _land(s3, glue, state)
+
+    # THEN the manifest says what was asked, received and landed, with checksums and versions
+    manifest = orjson.loads(
+        s3.get_object(Bucket=BUCKET, Key="manifests/run=run-m.json")["Body"].read()
+    )
+    key = layout.partition_key("Day", GROUPING, day)
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    assert manifest["runId"] == "run-m"
+    assert manifest["execution"] == EXECUTION
+    assert manifest["api"] == "aggregates"
+    assert manifest["job"] == {"api": "aggregates", "id": "job-run-m"}
+    assert manifest["query"]["requested"] == {"interval": "2026-11-20/2026-11-21"}
+    assert manifest["query"]["normalized"]["grouping"] == GROUPING
+    assert "requested" not in manifest["query"]["normalized"]
+    assert manifest["received"] == {"prefix": "raw/run=run-m/", "pages": 1, "rows": 1}
+    assert manifest["landed"]["rows"] == 1
+    assert manifest["landed"]["partitionRows"] == {f"day/{GROUPING}/2026-11-20": 1}
+    [partition] = manifest["partitions"]
+    assert partition["key"] == key
+    assert partition["rows"] == 1
+    assert partition["bytes"] == len(body)
+    assert partition["sha256"] == hashlib.sha256(body).hexdigest()
+    assert partition["versionId"] == s3.head_object(Bucket=BUCKET, Key=key)["VersionId"]
+    assert manifest["landedAt"] == "2026-11-22T01:41:30Z"
+    head = s3.head_object(Bucket=BUCKET, Key=key)
+    assert head["Metadata"]["run-id"] == "run-m"
+    assert head["ContentType"] == "application/x-ndjson"
+
+
+def test_landing_twice_changes_nothing(aws: Any, tmp_path: Path) -> None:
+    s3, glue = aws
+    # GIVEN a landed run
+    day = date(2026, 11, 20)
+    state = _stage_run(s3, tmp_path, "run-b", _query(day, 1), [_entity(day, "c1", 3)])
+    first = _land(s3, glue, state)
+    versions = _versions(s3)
+    glue.stop_crawler(Name=CRAWLER)
+
+    # WHEN land runs again (a retry or a re-drive)
+    second = _land(s3, glue, state)
+
+    # THEN no object version changed and the same summary comes back
+    assert _versions(s3) == versions
+    assert second == first | {
+        "crawlerStarted": False,
+        "crawlerAlreadyRunning": False,
+        "alreadyLanded": True,
+    }
+
+
+def test_overlapping_runs_leave_one_copy_per_partition(aws: Any, tmp_path: Path) -> None:
+    s3, glue = aws
+    # GIVEN run A covering 20-21 Nov and a later run B covering 21-22 Nov
+    d20, d21, d22 = date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22)
+    run_a = _stage_run(
+        s3, tmp_path, "run-a", _query(d20, 2), [_entity(d20, "c1", 3), _entity(d21, "c1", 4)]
+    )
+    run_b = _stage_run(
+        s3, tmp_path, "run-b", _query(d21, 2), [_entity(d21, "c1", 4), _entity(d22, "c1", 6)]
+    )
+
+    # WHEN both land (the crawler is still running for the second)
+    _land(s3, glue, run_a)
+    landed_b = _land(s3, glue, run_b)
+
+    # THEN every partition holds its rows once, the shared day from the later run
+    rows = [orjson.loads(line) for body in _usage(s3).values() for line in body.splitlines()]
+    assert sorted((row["date"], row["run_id"]) for row in rows) == [
+        ("2026-11-20", "run-a"),
+        ("2026-11-21", "run-b"),
+        ("2026-11-22", "run-b"),
+    ]
+    assert landed_b["crawlerStarted"] is False
+    assert landed_b["crawlerAlreadyRunning"] is True
+
+
+def test_different_groupings_never_mix(aws: Any, tmp_path: Path) -> None:
+    s3, glue = aws
+    # GIVEN two runs of the same day with different groupBy
+    day = date(2026, 11, 20)
+    by_client = _stage_run(
+        s3, tmp_path, "run-c", _query(day, 1, "oauthclientid"), [_entity(day, "c1", 3)]
+    )
+    total = _stage_run(s3, tmp_path, "run-t", _query(day, 1, "total"), [_entity(day, "c1", 3)])
+
+    # WHEN both land
+    _land(s3, glue, by_client)
+    _land(s3, glue, total)
+
+    # THEN each keeps its own partition
+    assert sorted(_usage(s3)) == [
+        layout.partition_key("Day", "oauthclientid", day),
+        layout.partition_key("Day", "total", day),
+    ]
+
+
+def test_rows_received_must_equal_rows_landed(aws: Any, tmp_path: Path) -> None:
+    s3, glue = aws
+    # GIVEN a state document claiming more rows received than were staged
+    day = date(2026, 11, 20)
+    state = _stage_run(s3, tmp_path, "run-x", _query(day, 1), [_entity(day, "c1", 3)])
+    state["raw"] = state["raw"] | {"rows": 2}
+
+    # WHEN / THEN land refuses and lands nothing
+    with pytest.raises(RowCountMismatch, match="row counts differ"):
+        _land(s3, glue, state)
+    assert _usage(s3) == {}
+    assert _usage(s3, "manifests/") == {}
+
+
+def test_crawler_errors_other_than_running_are_raised(aws: Any, tmp_path: Path) -> None:
+    s3, glue = aws
+    # GIVEN a crawler name that does not exist
+    day = date(2026, 11, 20)
+    state = _stage_run(s3, tmp_path, "run-y", _query(day, 1), [_entity(day, "c1", 3)])
+
+    # WHEN / THEN land fails after the data and manifest are in place (a retry returns it)
+    with pytest.raises(glue.exceptions.EntityNotFoundException):
+        land_run(
+            s3_client=s3,
+            glue_client=glue,
+            bucket=BUCKET,
+            run_id="run-y",
+            query=state["query"],
+            job=state["job"],
+            raw=state["raw"],
+            staged=state["staged"],
+            execution=EXECUTION,
+            crawler_name="missing",
+            now=NOW,
+        )
+    assert "manifests/run=run-y.json" in _usage(s3, "manifests/")
