@@ -9,6 +9,7 @@ machine definition exactly as `cdk synth` wrote it with moto's ASL interpreter.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import uuid
@@ -110,6 +111,7 @@ class LocalPipeline:
             simulator_kwargs["today"] = self._today
         simulator = SimulatorServer(**simulator_kwargs)
         self.simulator = simulator.__enter__()
+
         def stop_simulator() -> None:
             simulator.__exit__(None, None, None)
 
@@ -129,6 +131,7 @@ class LocalPipeline:
         self.lambdas = InProcessLambdas(self.resources.lambdas, env_overrides=overrides)
         installed = self.lambdas.installed()
         installed.__enter__()
+
         def uninstall() -> None:
             installed.__exit__(None, None, None)
 
@@ -155,6 +158,8 @@ class LocalPipeline:
                 "AWS_REGION",
             )
         }
+        # moto's server logs every request through werkzeug; the run reports its own progress.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         host, port = server.get_host_and_port()

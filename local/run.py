@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="print only the outcome lines")
     parser.add_argument("--seed", type=int, default=42, help="the simulator's organization seed")
     parser.add_argument(
+        "--polls-until-done",
+        type=int,
+        default=1,
+        help="status polls a simulated job stays Queued/Running before it succeeds",
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -147,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with LocalPipeline(
                 template_path=args.template,
                 seed=args.seed,
+                polls_until_done=args.polls_until_done,
                 env_overrides=_parse_env(args.env),
             ) as pipeline:
                 resources = pipeline.resources

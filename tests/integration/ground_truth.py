@@ -48,7 +48,7 @@ def expected_rows(simulator: Any, execution_input: dict[str, Any], today: date) 
             normalize_row(
                 query["api"],
                 row,
-                granularity=query["granularity"].lower(),
+                granularity=query["granularity"],
                 grouping=query["grouping"],
                 run_id="expected",
                 landed_at="expected",
