@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks import constants as c
+from stacks.compliance import acknowledge
 from usage_pipeline import constants as rc
 
 
@@ -61,7 +62,13 @@ class Alarms(Construct):
             )
         )
         if alarm_email:
-            topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            subscription = topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            acknowledge(
+                subscription,
+                "Serverless-SNSRedrivePolicy",
+                "An undeliverable alarm e-mail stays visible as the alarm's state in CloudWatch; "
+                "a dead-letter queue for e-mails would be one more queue nobody reads.",
+            )
         return topic
 
     def _add(self, name: str, alarm: cloudwatch.Alarm) -> None:

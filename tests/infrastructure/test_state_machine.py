@@ -1,0 +1,179 @@
+"""The state machine's definition, parsed out of the template, against docs/contracts.md 3 and 4."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.infrastructure.helpers import (
+    function_by_handler,
+    grants,
+    one,
+    render,
+    role_statements,
+    state_machine_definition,
+)
+from usage_pipeline import constants as rc
+
+TASKS = {  # state: (handler, Lambda timeout, Fail state of its Catch, calls Genesys)
+    "SubmitQuery": (rc.HANDLER_SUBMIT_QUERY, 60, "SubmitQueryFailed", True),
+    "PollStatus": (rc.HANDLER_POLL_STATUS, 300, "PollStatusFailed", True),
+    "Transform": (rc.HANDLER_TRANSFORM, 900, "TransformFailed", False),
+    "Land": (rc.HANDLER_LAND, 300, "LandFailed", False),
+}
+NOT_RETRIED = {
+    "InvalidInput",
+    "SecretInvalid",
+    "GenesysAuthError",
+    "GenesysRequestRejected",
+    "PageMalformed",
+    "PageTruncated",
+    "CursorLoop",
+    "RowInvalid",
+    "States.ALL",
+    "States.TaskFailed",
+}
+
+
+@pytest.fixture(scope="module")
+def definition(template_json: dict[str, Any]) -> dict[str, Any]:
+    return state_machine_definition(template_json)
+
+
+@pytest.fixture(scope="module")
+def states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(definition["States"])
+
+
+def test_machine_is_standard_with_logging_tracing_and_a_timeout(
+    template_json: dict[str, Any], definition: dict[str, Any]
+) -> None:
+    _, machine = one(template_json, "AWS::StepFunctions::StateMachine")
+    props = machine["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
+    assert "StateMachineName" not in props
+    # jobTimeoutMinutes (60) plus room for download, transform and land.
+    assert definition["TimeoutSeconds"] > 60 * 60 + 300 + 900 + 300
+    assert definition["StartAt"] == "SubmitQuery"
+
+
+def test_states_and_flow(states: dict[str, dict[str, Any]]) -> None:
+    assert set(states) == {
+        "SubmitQuery",
+        "WaitForJob",
+        "PollStatus",
+        "JobState",
+        "Transform",
+        "Land",
+        "Done",
+        "GenesysJobFailed",
+        "GenesysJobCancelled",
+        "GenesysJobTimedOut",
+        "UnknownJobState",
+        "SubmitQueryFailed",
+        "PollStatusFailed",
+        "TransformFailed",
+        "LandFailed",
+    }
+    assert states["SubmitQuery"]["Next"] == "WaitForJob"
+    assert states["WaitForJob"] == {
+        "Type": "Wait",
+        "SecondsPath": "$.wait.seconds",
+        "Next": "PollStatus",
+        "Comment": states["WaitForJob"]["Comment"],
+    }
+    assert states["PollStatus"]["Next"] == "JobState"
+    assert states["Transform"]["Next"] == "Land"
+    assert states["Land"]["Next"] == "Done"
+    assert states["Done"]["Type"] == "Succeed"
+
+
+def test_choice_switches_on_job_state(states: dict[str, dict[str, Any]]) -> None:
+    choice = states["JobState"]
+    assert choice["Type"] == "Choice"
+    branches = {(b["Variable"], b["StringEquals"]): b["Next"] for b in choice["Choices"]}
+    assert branches == {
+        ("$.job.state", rc.JOB_RUNNING): "WaitForJob",
+        ("$.job.state", rc.JOB_COMPLETE): "Transform",
+        ("$.job.state", rc.JOB_FAILED): "GenesysJobFailed",
+        ("$.job.state", rc.JOB_CANCELLED): "GenesysJobCancelled",
+        ("$.job.state", rc.JOB_TIMED_OUT): "GenesysJobTimedOut",
+    }
+    assert states[choice["Default"]]["Type"] == "Fail"
+    for name in ("GenesysJobFailed", "GenesysJobCancelled", "GenesysJobTimedOut"):
+        assert states[name] == {"Type": "Fail", "Error": name, "CausePath": "$.job.message"}
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_task_invokes_its_function_and_passes_the_state_document(
+    template_json: dict[str, Any], states: dict[str, dict[str, Any]], name: str
+) -> None:
+    handler, _, _, _ = TASKS[name]
+    task = states[name]
+    function_id, _ = function_by_handler(template_json, handler)
+    assert task["Type"] == "Task"
+    assert task["Resource"] == "arn:<AWS::Partition>:states:::lambda:invoke"
+    assert task["Parameters"]["FunctionName"] == f"<{function_id}.Arn>"
+    assert task["OutputPath"] == "$.Payload"
+    if name == "SubmitQuery":
+        assert task["Parameters"]["Payload"] == {
+            "input.$": "$",
+            "execution": {
+                "id.$": "$$.Execution.Id",
+                "name.$": "$$.Execution.Name",
+                "startTime.$": "$$.Execution.StartTime",
+            },
+        }
+    else:
+        assert task["Parameters"]["Payload.$"] == "$"
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_task_timeout_retry_and_catch(states: dict[str, dict[str, Any]], name: str) -> None:
+    _, lambda_timeout, fail_state, calls_genesys = TASKS[name]
+    task = states[name]
+    assert lambda_timeout < task["TimeoutSeconds"] <= lambda_timeout + 60
+    retried: set[str] = set()
+    for retrier in task["Retry"]:
+        assert retrier["BackoffRate"] >= 1.5
+        assert retrier["JitterStrategy"] == "FULL"
+        assert retrier["MaxDelaySeconds"] <= 60
+        assert retrier["IntervalSeconds"] <= 5  # moto's interpreter really sleeps
+        assert 2 <= retrier["MaxAttempts"] <= 5
+        retried |= set(retrier["ErrorEquals"])
+    assert {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    } <= retried
+    genesys = {"GenesysUnavailable", "GenesysRateLimited"}
+    assert (genesys <= retried) is calls_genesys
+    assert not retried & NOT_RETRIED
+    assert task["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_state}
+    ]
+    assert states[fail_state] == {
+        "Type": "Fail",
+        "ErrorPath": "$.error.Error",
+        "CausePath": "$.error.Cause",
+    }
+
+
+def test_machine_role_invokes_exactly_the_four_functions(template_json: dict[str, Any]) -> None:
+    _, machine = one(template_json, "AWS::StepFunctions::StateMachine")
+    role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    invoked = {
+        r for a, r in grants(role_statements(template_json, role)) if a.startswith("lambda:")
+    }
+    expected = set()
+    for handler, _, _, _ in TASKS.values():
+        function_id, _ = function_by_handler(template_json, handler)
+        expected |= {f"<{function_id}.Arn>", f"<{function_id}.Arn>:*"}
+    assert invoked == expected
+    log_group = render(machine["Properties"]["LoggingConfiguration"]["Destinations"][0])
+    assert "CloudWatchLogsLogGroup" in log_group

@@ -1,0 +1,58 @@
+"""cfn-lint (always) and checkov (when `make scan` has built .venv-scan) on the template."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHECKOV = REPO / ".venv-scan" / "bin" / "checkov"
+
+
+@pytest.fixture(scope="module")
+def template_file(template_json: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "GenesysApiUsage.template.json"
+    path.write_text(json.dumps(template_json, indent=1))
+    return path
+
+
+def test_cfn_lint_reports_nothing(template_file: Path) -> None:
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    # W3005 (redundant DependsOn) comes from CDK's own dependency bookkeeping.
+    result = subprocess.run(
+        [str(cfn_lint), "--ignore-checks", "W3005", "--", str(template_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not CHECKOV.exists(), reason="checkov runs in .venv-scan (make scan)")
+def test_checkov_passes_or_skips_with_reasons(template_file: Path) -> None:
+    result = subprocess.run(
+        [
+            str(CHECKOV),
+            "--file",
+            str(template_file),
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--skip-download",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    assert report["summary"]["parsing_errors"] == 0
+    assert report["results"]["failed_checks"] == [], result.stdout[:5000]
+    assert report["summary"]["passed"] > 100
+    for skipped in report["results"]["skipped_checks"]:
+        assert len(skipped["check_result"].get("suppress_comment", "")) > 20, skipped["check_id"]
