@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,11 +17,19 @@ from moto import mock_aws
 
 from usage_pipeline import layout
 from usage_pipeline.errors import PageMalformed, RowInvalid
-from usage_pipeline.rows import make_rows_normalizer, window_periods
+from usage_pipeline.rows import (
+    OUTPUT_COLUMNS,
+    USAGE_COLUMNS,
+    make_rows_normalizer,
+    window_periods,
+)
 from usage_pipeline.transform import (
+    PREFETCH_PAGES,
     RowCountMismatch,
+    RowTails,
     TransformResult,
-    ndjson,
+    ndjson_lines,
+    prefetched,
     transform_pages,
     transform_run,
 )
@@ -174,11 +183,44 @@ def test_pages_are_consumed_one_at_a_time() -> None:
     _run_core(served(), _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 3)), sink)
 
     # THEN each page's rows are written before the next page is read
-    reads = [e for e in sink.events if e.startswith("read")]
+    reads = [event for event in sink.events if event.startswith("read")]
     assert reads == ["read 1", "read 2", "read 3"]
     for number in (1, 2):
         after = sink.events[sink.events.index(f"read {number}") + 1]
         assert after.startswith("write"), sink.events
+
+
+def test_prefetch_reads_a_bounded_number_of_pages_ahead() -> None:
+    # GIVEN ten pages served by a generator that counts reads
+    reads: list[int] = []
+
+    def served() -> Iterator[bytes]:
+        for number in range(1, 11):
+            reads.append(number)
+            yield str(number).encode()
+
+    # WHEN the consumer takes them slowly
+    seen = []
+    for page in prefetched(served()):
+        time.sleep(0.002)
+        seen.append((int(page), len(reads)))
+
+    # THEN all arrive in order and the producer never ran more than the queue + 2 pages ahead
+    assert [number for number, _ in seen] == list(range(1, 11))
+    assert all(read <= number + PREFETCH_PAGES + 2 for number, read in seen)
+
+
+def test_prefetch_hands_the_producer_error_to_the_consumer() -> None:
+    # GIVEN a page source that fails on its second page
+    def served() -> Iterator[bytes]:
+        yield b"1"
+        raise PageMalformed("page 2: gone")
+
+    # WHEN / THEN the consumer gets the first page, then the error
+    pages = prefetched(served())
+    assert next(pages) == b"1"
+    with pytest.raises(PageMalformed, match="page 2: gone"):
+        next(pages)
 
 
 @pytest.mark.parametrize(
@@ -237,13 +279,16 @@ def test_ndjson_lines_survive_hostile_names() -> None:
     raw = _raw_row("legacy", date(2026, 11, 1), 0)
     names = ['},{"oauth_client_id":"x', "line\nbreak", 'a"b\\', "日本語, ok"]
     rows = normalize([raw | {"clientName": name} for name in names])
+    usage = [{column: row[column] for column in USAGE_COLUMNS} for row in rows]
+    tails = RowTails("legacy", RUN_ID, LANDED_AT, "Day", "g")
 
     # WHEN serialized as NDJSON
-    lines = ndjson(rows).splitlines()
+    lines = ndjson_lines(usage, tails["2026-11-01"]).splitlines()
 
-    # THEN one line per row, each the row itself
+    # THEN one line per row, each the row itself, keys in order
     assert [orjson.loads(line) for line in lines] == rows
-    assert ndjson([]) == b""
+    assert [list(orjson.loads(line)) for line in lines] == [list(OUTPUT_COLUMNS)] * len(rows)
+    assert ndjson_lines([], tails["2026-11-01"]) == b""
 
 
 # --- transform_run against S3 (moto) -------------------------------------------------------------
