@@ -318,6 +318,7 @@ class Pipeline(Construct):
             c.SUBMIT_QUERY_SIZE[1],
             c.FAIL_SUBMIT_QUERY,
             calls_genesys=True,
+            raw_execution_input=True,
         )
         wait = sfn.Wait(
             self,
@@ -423,6 +424,7 @@ class Pipeline(Construct):
         fail_name: str,
         *,
         calls_genesys: bool = False,
+        raw_execution_input: bool = False,
     ) -> tasks.LambdaInvoke:
         task = tasks.LambdaInvoke(
             self,
@@ -454,9 +456,19 @@ class Pipeline(Construct):
                 max_delay=Duration.seconds(c.GENESYS_RETRY_MAX_DELAY_SECONDS),
                 jitter_strategy=sfn.JitterType.FULL,
             )
+        # The error goes to $.error next to the state document. SubmitQuery's input is the raw
+        # execution input, which may be a list, string or number (refused as InvalidInput):
+        # ResultPath $.error cannot be set on those and would end in States.Runtime instead, so
+        # there the error object replaces the state.
+        error_at = "$" if raw_execution_input else "$.error"
         task.add_catch(
-            sfn.Fail(self, fail_name, error_path="$.error.Error", cause_path="$.error.Cause"),
+            sfn.Fail(
+                self,
+                fail_name,
+                error_path=f"{error_at}.Error",
+                cause_path=f"{error_at}.Cause",
+            ),
             errors=[sfn.Errors.ALL],
-            result_path="$.error",
+            result_path=error_at,
         )
         return task

@@ -30,9 +30,12 @@ class GenesysSecret(Construct):
             )
             # Lambdas get the name: GetSecretValue accepts it, and a partial ARN would not do.
             self.secret_id = existing_name
+            # IAM matches the full ARN, which ends in "-" and six characters Secrets Manager adds.
+            self.policy_arn = f"{self.secret.secret_arn}-??????"
         else:
             self.secret = self._build_secret(key)
             self.secret_id = self.secret.secret_arn
+            self.policy_arn = self.secret.secret_arn
 
     def _build_secret(self, key: kms.IKey) -> secretsmanager.ISecret:
         # L1 on purpose: the L2 Secret also writes grants for Secrets Manager into the key policy

@@ -87,7 +87,7 @@ class GenesysApiUsageStack(Stack):
             config=self.config,
             key=self.encryption.key,
             source_bucket=self.storage.source_bucket,
-            secret_arn=self.secret.secret.secret_arn,
+            secret_arn=self.secret.policy_arn,
             secret_id=self.secret.secret_id,
             secret_encrypted_with_key=self.secret.created,
             crawler_name=self.catalog.crawler_name,
@@ -125,12 +125,13 @@ class GenesysApiUsageStack(Stack):
             "GlueTableName": self.catalog.table_name,
             "GlueCrawlerName": self.catalog.crawler_name,
             "AthenaWorkGroupName": self.analytics.workgroup_name,
-            # The ARN is what `aws secretsmanager put-secret-value --secret-id` takes.
-            "GenesysSecretArn": self.secret.secret.secret_arn,
             "AlarmTopicArn": self.alarms.topic.topic_arn,
         }
-        if self.config.genesys_secret_name is not None:
-            # A created secret's name is generated (CloudFormation has no attribute for it).
-            outputs["GenesysSecretName"] = self.config.genesys_secret_name
+        if self.secret.created:
+            # What `aws secretsmanager put-secret-value --secret-id` takes. Its name is generated
+            # by CloudFormation, which has no attribute for it; the ARN ends in it.
+            outputs["GenesysSecretArn"] = self.secret.secret.secret_arn
+        else:
+            outputs["GenesysSecretName"] = self.secret.secret_id
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

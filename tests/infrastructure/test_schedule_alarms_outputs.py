@@ -169,3 +169,4 @@ def test_outputs(template_json: dict[str, Any]) -> None:
 def test_existing_secret_outputs_its_name(variant_template_json: dict[str, Any]) -> None:
     outputs = variant_template_json["Outputs"]
     assert outputs["GenesysSecretName"]["Value"] == "ops/genesys-oauth"
+    assert "GenesysSecretArn" not in outputs

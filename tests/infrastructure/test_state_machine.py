@@ -154,13 +154,15 @@ def test_task_timeout_retry_and_catch(states: dict[str, dict[str, Any]], name: s
     genesys = {"GenesysUnavailable", "GenesysRateLimited"}
     assert (genesys <= retried) is calls_genesys
     assert not retried & NOT_RETRIED
+    # SubmitQuery's input may be any JSON (a refused list or string): the error replaces it.
+    error_at = "$" if name == "SubmitQuery" else "$.error"
     assert task["Catch"] == [
-        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_state}
+        {"ErrorEquals": ["States.ALL"], "ResultPath": error_at, "Next": fail_state}
     ]
     assert states[fail_state] == {
         "Type": "Fail",
-        "ErrorPath": "$.error.Error",
-        "CausePath": "$.error.Cause",
+        "ErrorPath": f"{error_at}.Error",
+        "CausePath": f"{error_at}.Cause",
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
-from tests.infrastructure.helpers import one, render, resources
+from tests.infrastructure.helpers import grants, one, render, resources, role_statements
 from usage_pipeline import constants as rc
 
 
@@ -204,6 +204,19 @@ def test_existing_secret_is_used_by_name(variant_template_json: dict[str, Any]) 
     )
     env = submit["Properties"]["Environment"]["Variables"]
     assert env[rc.ENV_GENESYS_SECRET_ID] == "ops/genesys-oauth"
+    role = submit["Properties"]["Role"]["Fn::GetAtt"][0]
+    # IAM matches the secret's full ARN: its name plus "-" and six random characters.
+    assert (
+        "secretsmanager:GetSecretValue",
+        "arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:"
+        "ops/genesys-oauth-??????",
+    ) in grants(role_statements(variant_template_json, role))
+    # Its key is not the stack's: no grant on our key through Secrets Manager.
+    assert not [
+        s
+        for s in role_statements(variant_template_json, role)
+        if "secretsmanager" in str(s.get("Condition", ""))
+    ]
 
 
 def test_log_groups_are_encrypted_and_expire(template_json: dict[str, Any]) -> None:
