@@ -42,7 +42,11 @@ def land_run(
     changes (a retried or re-driven land is harmless).
     """
     manifest_key = layout.manifest_key(run_id)
-    existing = _read_json(s3_client, bucket, manifest_key)
+    existing = (
+        _read_json(s3_client, bucket, manifest_key)
+        if _exists(s3_client, bucket, manifest_key)
+        else None
+    )
     if existing is not None:
         summary = landed_member(existing, crawler_started=False, crawler_already_running=False)
         summary["alreadyLanded"] = True
@@ -224,6 +228,17 @@ def start_crawler(glue_client: Any, crawler_name: str) -> bool:
             return False
         raise
     return True
+
+
+def _exists(s3_client: Any, bucket: str, key: str) -> bool:
+    """Whether ``key`` exists, asked by listing its own prefix.
+
+    The land role's s3:ListBucket is limited to its prefixes (condition on s3:prefix); a GetObject
+    or HeadObject of a missing key is then answered 403, not 404, so existence is asked by a list
+    call, which carries the prefix the condition checks.
+    """
+    listing = s3_client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    return any(item["Key"] == key for item in listing.get("Contents", []))
 
 
 def _read_json(s3_client: Any, bucket: str, key: str) -> dict[str, Any] | None:

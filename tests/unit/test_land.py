@@ -310,3 +310,45 @@ def test_crawler_errors_other_than_running_are_raised(aws: Any, tmp_path: Path) 
             now=NOW,
         )
     assert "manifests/run=run-y.json" in _usage(s3, "manifests/")
+
+
+class _PrefixScopedS3:
+    """An S3 client as the land role sees it: ListBucket only by prefix, so reading a missing
+    object is answered AccessDenied (403), never NoSuchKey (404)."""
+
+    def __init__(self, s3: Any) -> None:
+        self._s3 = s3
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+    def _refuse_if_missing(self, operation: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        listing = self._s3.list_objects_v2(Bucket=kwargs["Bucket"], Prefix=kwargs["Key"])
+        if not any(item["Key"] == kwargs["Key"] for item in listing.get("Contents", [])):
+            error = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+            raise ClientError(error, operation)
+        return getattr(self._s3, operation.lower().replace("object", "_object"))(**kwargs)
+
+    def get_object(self, **kwargs: Any) -> Any:
+        return self._refuse_if_missing("GetObject", **kwargs)
+
+    def head_object(self, **kwargs: Any) -> Any:
+        return self._refuse_if_missing("HeadObject", **kwargs)
+
+
+def test_first_landing_works_when_missing_objects_read_as_access_denied(
+    aws: Any, tmp_path: Path
+) -> None:
+    # GIVEN the land role's view of S3 (a missing manifest reads as AccessDenied, not 404)
+    s3, glue = aws
+    day = date(2026, 11, 20)
+    state = _stage_run(s3, tmp_path, "run-403", _query(day, 1), [_entity(day, "c1", 3)])
+
+    # WHEN a run lands for the first time
+    landed = _land(_PrefixScopedS3(s3), glue, state)
+
+    # THEN it lands instead of failing on the manifest it checked for
+    assert landed["alreadyLanded"] is False
+    assert landed["rows"] == 1
