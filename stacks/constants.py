@@ -97,7 +97,13 @@ LAMBDA_SERVICE_ERRORS: Final = (
     "Lambda.TooManyRequestsException",
     "Lambda.ClientExecutionTimeoutException",
 )
-RETRIED_PIPELINE_ERRORS: Final = ("GenesysUnavailable", "GenesysRateLimited")
+RETRIED_PIPELINE_ERRORS: Final = ("GenesysUnavailable",)
+# 429s that outlasted the client's budget: retried later, WITHOUT jitter, so a retry can never
+# come back sooner than the interval (the client already waited the last Retry-After).
+RATE_LIMITED_ERRORS: Final = ("GenesysRateLimited",)
+RATE_LIMIT_RETRY_INTERVAL_SECONDS: Final = 5
+RATE_LIMIT_RETRY_MAX_ATTEMPTS: Final = 3
+RATE_LIMIT_RETRY_MAX_DELAY_SECONDS: Final = 60
 
 # State names (the local runner and the alarms' readers see these).
 STATE_SUBMIT_QUERY: Final = "SubmitQuery"

@@ -456,6 +456,14 @@ class Pipeline(Construct):
                 max_delay=Duration.seconds(c.GENESYS_RETRY_MAX_DELAY_SECONDS),
                 jitter_strategy=sfn.JitterType.FULL,
             )
+            task.add_retry(
+                errors=list(c.RATE_LIMITED_ERRORS),
+                interval=Duration.seconds(c.RATE_LIMIT_RETRY_INTERVAL_SECONDS),
+                max_attempts=c.RATE_LIMIT_RETRY_MAX_ATTEMPTS,
+                backoff_rate=c.RETRY_BACKOFF_RATE,
+                max_delay=Duration.seconds(c.RATE_LIMIT_RETRY_MAX_DELAY_SECONDS),
+                jitter_strategy=sfn.JitterType.NONE,
+            )
         # The error goes to $.error next to the state document. SubmitQuery's input is the raw
         # execution input, which may be a list, string or number (refused as InvalidInput):
         # ResultPath $.error cannot be set on those and would end in States.Runtime instead, so

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers._runtime import aws_client, logger, utc_now
-from handlers.genesys import genesys_client
+from handlers.genesys import genesys_client_for
 from usage_pipeline import constants as c
 from usage_pipeline.config import polling_config, storage_config
 from usage_pipeline.polling import poll_job, store_pages
@@ -17,7 +17,7 @@ from usage_pipeline.polling import poll_job, store_pages
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(run_id=event["runId"])
     polling = polling_config()
-    client = genesys_client()
+    client = genesys_client_for(context)
     job, wait_seconds = poll_job(
         client,
         event["job"],

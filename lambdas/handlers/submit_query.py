@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers._runtime import logger, utc_now
-from handlers.genesys import genesys_client
+from handlers.genesys import genesys_client_for
 from usage_pipeline.config import polling_config
 from usage_pipeline.polling import submit_job
 from usage_pipeline.query import normalize_query
@@ -26,7 +26,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = execution_start_utc(str(execution.get("startTime", "")))
     query = normalize_query(event.get("input"), today=started.date())
     logger.info("query normalized", extra={"query": query})
-    job = submit_job(genesys_client(), query, now=now)
+    job = submit_job(genesys_client_for(context), query, now=now)
     logger.info("job submitted", extra={"job": job})
     return {
         "runId": run_id,

@@ -294,6 +294,10 @@ class _RetryBudget:
             ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (self.failures - 1))
             wait = self._rng.uniform(0.0, ceiling)
         if self.failures >= self._max_attempts or elapsed + wait > self._max_seconds:
+            if failure.wait_seconds is not None and elapsed + wait <= self._max_seconds:
+                # Out of attempts on a 429: still wait what Genesys asked before giving up, so
+                # whatever retries next (the state machine) cannot come back before Retry-After.
+                self._sleep(wait)
             raise failure.error(
                 f"{self._what}: {failure.detail}; gave up after {self.failures} attempt(s) "
                 f"in {elapsed:.1f}s"
@@ -356,8 +360,20 @@ class GenesysClient:
         # Values that must never appear in a message, even if a server echoes them back.
         self._sensitive: set[str] = set()
 
+        # Set per Lambda invocation: retries must end before the function's own timeout does.
+        self._deadline: float | None = None
+
     def __repr__(self) -> str:
         return f"GenesysClient(login_url={self._login_url!r}, api_url={self._api_url!r})"
+
+    def set_deadline(self, seconds_from_now: float | None) -> None:
+        """Bound every retry budget by the time this invocation has left (None: no bound)."""
+        self._deadline = None if seconds_from_now is None else self._clock() + seconds_from_now
+
+    def _retry_seconds_left(self) -> float:
+        if self._deadline is None:
+            return self._max_retry_seconds
+        return max(0.0, min(self._max_retry_seconds, self._deadline - self._clock()))
 
     @property
     def login_url(self) -> str:
@@ -541,7 +557,7 @@ class GenesysClient:
         budget = _RetryBudget(
             request.what,
             max_attempts=self._max_attempts,
-            max_seconds=self._max_retry_seconds,
+            max_seconds=self._retry_seconds_left(),
             clock=self._clock,
             sleep=self._sleep,
             rng=self._rng,

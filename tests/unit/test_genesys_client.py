@@ -367,7 +367,22 @@ def test_429s_beyond_max_attempts_raise_rate_limited(fake: FakeGenesys, clock: F
     with pytest.raises(GenesysRateLimited, match="gave up after 3 attempt"):
         make_client(fake.base_url, clock, max_attempts=3).submit(AGG_QUERY)
     assert len(fake.calls("POST", AGGREGATES_JOBS_PATH)) == 3
-    assert clock.sleeps == [1.0, 1.0]
+    # The last Retry-After is waited out too, so the state machine's retry cannot come back early.
+    assert clock.sleeps == [1.0, 1.0, 1.0]
+
+
+def test_the_invocation_deadline_bounds_the_retry_budget(
+    fake: FakeGenesys, clock: FakeClock
+) -> None:
+    # GIVEN a Lambda invocation with 3 s left for retries and a server that keeps failing
+    fake.add("POST", AGGREGATES_JOBS_PATH, error_reply(503, "down", "service.unavailable"))
+    client = make_client(fake.base_url, clock, max_attempts=50)
+    client.set_deadline(3.0)
+
+    # WHEN / THEN the call gives up before the invocation's time is gone
+    with pytest.raises(GenesysUnavailable, match="gave up"):
+        client.submit(AGG_QUERY)
+    assert sum(clock.sleeps) <= 3.0
 
 
 def test_429s_beyond_the_time_budget_raise_rate_limited(
