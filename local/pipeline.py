@@ -201,12 +201,14 @@ class LocalPipeline:
         )
 
     # --- executions -------------------------------------------------------------------------
-    def start(self, execution_input: Any = None, *, name: str | None = None) -> str:
-        """Start an execution; `execution_input` is any JSON value (a str is sent as written)."""
+    def start(
+        self, execution_input: Any = None, *, name: str | None = None, input_json: str | None = None
+    ) -> str:
+        """Start an execution with `execution_input` (any JSON value) or `input_json` as written."""
         assert self.resources is not None
         body = (
-            execution_input
-            if isinstance(execution_input, str)
+            input_json
+            if input_json is not None
             else json.dumps({} if execution_input is None else execution_input)
         )
         response = self.client("stepfunctions").start_execution(
@@ -263,9 +265,11 @@ class LocalPipeline:
         execution_input: Any = None,
         *,
         name: str | None = None,
+        input_json: str | None = None,
         on_state: StateListener | None = None,
     ) -> ExecutionReport:
-        return self.wait(self.start(execution_input, name=name), on_state=on_state)
+        arn = self.start(execution_input, name=name, input_json=input_json)
+        return self.wait(arn, on_state=on_state)
 
     def _history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = self.client("stepfunctions")

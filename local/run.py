@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"\nexecution {number}/{len(inputs)} input {execution_input}", always=True
                     )
                     report = pipeline.execute(
-                        execution_input,
+                        input_json=execution_input,
                         on_state=lambda name, _type: console.say(f"  -> {name}"),
                     )
                     reports.append(report)

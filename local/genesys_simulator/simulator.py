@@ -41,6 +41,8 @@ class SimulatorSettings:
     polls_until_done: int = DEFAULT_POLLS_UNTIL_DONE
     page_size: int = wire.DEFAULT_LEGACY_PAGE_SIZE  # the legacy API's server-side page size
     rate_limit_per_minute: int = wire.DEFAULT_RATE_LIMIT_PER_MINUTE
+    # Genesys counts a minute; tests shorten the window so a binding limit costs seconds.
+    rate_limit_window_seconds: int = wire.RATE_LIMIT_WINDOW_SECONDS
     token_expires_in: int = wire.DEFAULT_TOKEN_EXPIRES_IN
 
     def validate(self) -> None:
@@ -51,6 +53,7 @@ class SimulatorSettings:
             "polls_until_done": 0,
             "page_size": 1,
             "rate_limit_per_minute": 1,
+            "rate_limit_window_seconds": 1,
             "token_expires_in": 1,
         }
         for name, minimum in minimums.items():
@@ -174,7 +177,9 @@ class GenesysSimulator:
                 grant.expires_at = self._clock() - 1
 
     def stats(self) -> dict[str, Any]:
-        return self.ledger.snapshot(self.settings.rate_limit_per_minute)
+        return self.ledger.snapshot(
+            self.settings.rate_limit_per_minute, self.settings.rate_limit_window_seconds
+        )
 
     # --- request handling -------------------------------------------------------------------------
 
@@ -239,7 +244,7 @@ class GenesysSimulator:
         now = self._clock()
         token = self._valid_token(request.headers.get("authorization", ""), now)
         if token is not None:
-            self.ledger.note_received(token, now)
+            self.ledger.note_received(token, now, self.settings.rate_limit_window_seconds)
             self.ledger.note_retry_timing(token, now)
         page = self._requested_page(request, route)
         server_error = self._fire(faults.SERVER_ERROR, route.scope, route.api, page)
@@ -248,7 +253,7 @@ class GenesysSimulator:
         if token is None:
             return api_error(401, "Invalid login credentials.")
         limit = self.settings.rate_limit_per_minute
-        retry_after = self.ledger.admit(token, limit, now)
+        retry_after = self.ledger.admit(token, limit, now, self.settings.rate_limit_window_seconds)
         if retry_after is not None:
             self.ledger.note_told_to_wait(token, now, retry_after)
             return self._rate_limited(retry_after, limit)

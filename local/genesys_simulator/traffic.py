@@ -42,21 +42,29 @@ class TrafficLedger:
             if now + 0.05 < self._wait_until.get(token, 0.0):
                 self._early_retries += 1
 
-    def note_received(self, token: str, now: float) -> None:
+    def note_received(
+        self, token: str, now: float, window_seconds: float = RATE_LIMIT_WINDOW_SECONDS
+    ) -> None:
         with self._lock:
             window = self._received.setdefault(token, deque())
             window.append(now)
-            _expire(window, now)
+            _expire(window, now, window_seconds)
             self._max_received[token] = max(self._max_received.get(token, 0), len(window))
 
-    def admit(self, token: str, limit: int, now: float) -> int | None:
+    def admit(
+        self,
+        token: str,
+        limit: int,
+        now: float,
+        window_seconds: float = RATE_LIMIT_WINDOW_SECONDS,
+    ) -> int | None:
         """None when the request is within the limit, else the Retry-After seconds to answer."""
         with self._lock:
             window = self._admitted.setdefault(token, deque())
-            _expire(window, now)
+            _expire(window, now, window_seconds)
             if len(window) >= limit:
                 # The earliest moment a slot frees up, rounded up: retrying then succeeds.
-                return max(1, math.ceil(window[0] + RATE_LIMIT_WINDOW_SECONDS - now))
+                return max(1, math.ceil(window[0] + window_seconds - now))
             window.append(now)
             return None
 
@@ -91,7 +99,9 @@ class TrafficLedger:
             self._tokens_issued = 0
             self._early_retries = 0
 
-    def snapshot(self, rate_limit_per_minute: int) -> dict[str, Any]:
+    def snapshot(
+        self, rate_limit_per_minute: int, window_seconds: float = RATE_LIMIT_WINDOW_SECONDS
+    ) -> dict[str, Any]:
         with self._lock:
             answers = {
                 endpoint: {str(status): count for status, count in sorted(counter.items())}
@@ -102,7 +112,7 @@ class TrafficLedger:
                 "totalRequests": sum(sum(counter.values()) for counter in self._answers.values()),
                 "maxRequestsPerWindowByToken": dict(self._max_received),
                 "maxRequestsPerWindow": max(self._max_received.values(), default=0),
-                "windowSeconds": RATE_LIMIT_WINDOW_SECONDS,
+                "windowSeconds": window_seconds,
                 "rateLimitPerMinute": rate_limit_per_minute,
                 "retryAfter": list(self._retry_after),
                 "faultsFired": dict(self._faults_fired),
@@ -112,6 +122,6 @@ class TrafficLedger:
             }
 
 
-def _expire(window: deque[float], now: float) -> None:
-    while window and window[0] <= now - RATE_LIMIT_WINDOW_SECONDS:
+def _expire(window: deque[float], now: float, window_seconds: float) -> None:
+    while window and window[0] <= now - window_seconds:
         window.popleft()
