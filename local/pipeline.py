@@ -37,6 +37,7 @@ class ExecutionReport:
     """What one execution did, as ops would read it from the console."""
 
     name: str
+    arn: str
     status: str
     error: str | None
     cause: str | None
@@ -248,6 +249,7 @@ class LocalPipeline:
         output = json.loads(description["output"]) if description.get("output") else None
         report = ExecutionReport(
             name=description["name"],
+            arn=execution_arn,
             status=description["status"],
             error=description.get("error"),
             cause=description.get("cause"),

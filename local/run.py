@@ -82,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a Lambda environment variable (e.g. JOB_TIMEOUT_SECONDS=5)",
     )
+    parser.add_argument(
+        "--client-id", default="local-client", help="the OAuth client the simulator accepts"
+    )
+    parser.add_argument(
+        "--client-secret",
+        default="local-secret",
+        help="its secret, stored in the (moto) secret the Lambdas read",
+    )
+    parser.add_argument(
+        "--history", type=Path, help="write every execution's event history (JSON) to this file"
+    )
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     parser.add_argument(
         "--log-file", type=Path, help="where the handlers' JSON logs go (default: a temp file)"
@@ -145,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     real_stdout = sys.stdout
     reports: list[ExecutionReport] = []
+    histories: dict[str, list[dict[str, Any]]] = {}
     with log_path.open("w", encoding="utf-8") as log_file:
         # The handlers log JSON lines to stdout, as in Lambda; here they go to a file so the
         # console shows the run's progress.
@@ -153,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             with LocalPipeline(
                 template_path=args.template,
                 seed=args.seed,
+                client_id=args.client_id,
+                client_secret=args.client_secret,
                 polls_until_done=args.polls_until_done,
                 env_overrides=_parse_env(args.env),
             ) as pipeline:
@@ -178,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         on_state=lambda name, _type: console.say(f"  -> {name}"),
                     )
                     reports.append(report)
+                    histories[report.name] = pipeline.history(report.arn)
                     _report_execution(console, report)
                 if any(report.succeeded for report in reports):
                     _answer_top_429(console, pipeline, work_dir / "bucket")
@@ -187,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     console.say(f"\nsource bucket copied to {args.keep}", always=True)
         finally:
             sys.stdout = real_stdout
+    if args.history:
+        args.history.write_text(json.dumps(histories, indent=1, default=str), encoding="utf-8")
     console.say(f"handler logs: {log_path}")
     if args.keep and log_path.parent != args.keep:
         shutil.copy(log_path, args.keep / "lambda.log")

@@ -58,5 +58,9 @@ class RowInvalid(PipelineError):
     """A row failed validation during transform."""
 
 
+class RowCountMismatch(PipelineError):
+    """The rows transformed or landed are not the rows received from the API."""
+
+
 class ConfigurationError(PipelineError):
     """A Lambda environment variable is missing or malformed."""

@@ -16,7 +16,8 @@ import orjson
 from botocore.exceptions import ClientError
 
 from usage_pipeline import layout
-from usage_pipeline.transform import NDJSON_CONTENT_TYPE, RowCountMismatch
+from usage_pipeline.errors import RowCountMismatch
+from usage_pipeline.transform import NDJSON_CONTENT_TYPE
 
 CRAWLER_RUNNING_ERROR: Final = "CrawlerRunningException"
 _DELETE_BATCH: Final = 1000  # DeleteObjects takes at most 1000 keys

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from usage_pipeline import constants as c
 from usage_pipeline.genesys_client import JobStatus, Page
+from usage_pipeline.layout import raw_page_key, raw_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -122,15 +123,6 @@ def store_pages(
         )
     logger.info("Stored %d page(s) with %d row(s) under %s", pages, rows, prefix)
     return {"prefix": prefix, "pages": pages, "rows": rows}
-
-
-def raw_prefix(run_id: str) -> str:
-    return f"{c.RAW_PREFIX}run={run_id}/"
-
-
-def raw_page_key(run_id: str, number: int) -> str:
-    """``raw/run=<runId>/page-00001.json.gz``: 1-based, five digits (contracts section 6)."""
-    return f"{raw_prefix(run_id)}page-{number:05d}.json.gz"
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -28,7 +28,7 @@ import orjson
 
 from usage_pipeline import layout
 from usage_pipeline.constants import API_AGGREGATES, API_LEGACY, METRICS, PARTITION_OBJECT_NAME
-from usage_pipeline.errors import PageMalformed, PipelineError, RowInvalid
+from usage_pipeline.errors import PageMalformed, RowCountMismatch, RowInvalid
 from usage_pipeline.rows import (
     USAGE_COLUMNS,
     NormalizedPage,
@@ -53,10 +53,6 @@ _FIRST_KEY: Final = b'{"' + USAGE_COLUMNS[0].encode() + b'":'
 _ROW_BOUNDARY: Final = b"}," + _FIRST_KEY
 _row_requests: Final = operator.itemgetter("requests")
 _row_status429: Final = operator.itemgetter("status429")
-
-
-class RowCountMismatch(PipelineError):  # noqa: N818 (error names follow errors.py's convention)
-    """The rows transformed or landed are not the rows received from the API."""
 
 
 class PartitionSink(Protocol):

@@ -14,8 +14,9 @@ import pytest
 from moto import mock_aws
 
 from usage_pipeline import layout
+from usage_pipeline.errors import RowCountMismatch
 from usage_pipeline.land import land_run
-from usage_pipeline.transform import RowCountMismatch, transform_run
+from usage_pipeline.transform import transform_run
 
 BUCKET = "source-bucket"
 CRAWLER = "usage-crawler"

@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from usage_pipeline import layout
-from usage_pipeline.errors import PageMalformed, RowInvalid
+from usage_pipeline.errors import PageMalformed, RowCountMismatch, RowInvalid
 from usage_pipeline.rows import (
     OUTPUT_COLUMNS,
     USAGE_COLUMNS,
@@ -25,7 +25,6 @@ from usage_pipeline.rows import (
 )
 from usage_pipeline.transform import (
     PREFETCH_PAGES,
-    RowCountMismatch,
     RowTails,
     TransformResult,
     ndjson_lines,
