@@ -14,7 +14,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 help:
 	@echo "make demo   - run the whole pipeline locally (simulator + moto + DuckDB)"
-	@echo "make test   - lint, unit, infrastructure and integration tests"
+	@echo "make test   - lint, unit, infrastructure (synth, cdk-nag, cfn-lint, checkov) and integration tests"
 	@echo "make synth  - synthesize the CloudFormation template (offline)"
 	@echo "make bench  - transform benchmark against jq"
 	@echo "make scan   - checkov on the synthesized template"
@@ -53,7 +53,7 @@ unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit -q
 
 # synth first: it warms the dependency cache the bundling test copies from.
-infra: synth
+infra: synth $(VENV_SCAN)/.installed
 	$(PY) -m pytest tests/infrastructure -q
 
 $(VENV_SCAN)/.installed: requirements-scan.txt
@@ -69,7 +69,7 @@ scan: synth $(VENV_SCAN)/.installed
 integration: synth
 	$(PY) -m pytest tests/integration -q
 
-test: lint install synth
+test: lint install synth $(VENV_SCAN)/.installed
 	$(PY) -m pytest tests -q
 
 bench: $(VENV)/.installed
