@@ -11,7 +11,7 @@ rare paths only (a legacy column mixing ``""`` and values, integral floats, loca
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from itertools import repeat
 from typing import Any, Final, NamedTuple
 
@@ -25,6 +25,7 @@ from usage_pipeline.constants import (
     ROW_STRING_COLUMNS,
 )
 from usage_pipeline.errors import RowInvalid
+from usage_pipeline.query import next_period_start, period_start
 
 Row = dict[str, Any]
 # raw rows of one page -> normalized rows, in order.
@@ -348,24 +349,6 @@ def _parse_row_date(raw_date: str, granularity: str, window: tuple[date, date] |
             f"[{window[0].isoformat()}, {window[1].isoformat()})"
         )
     return head
-
-
-def period_start(day: date, granularity: str) -> date:
-    """First day of the Day/Week (ISO, Monday)/Month period holding ``day``."""
-    if granularity == "Week":
-        return day - timedelta(days=day.weekday())
-    if granularity == "Month":
-        return day.replace(day=1)
-    return day
-
-
-def next_period_start(start: date, granularity: str) -> date:
-    """First day of the period after the one starting on ``start``."""
-    if granularity == "Week":
-        return start + timedelta(days=7)
-    if granularity == "Month":
-        return date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return start + timedelta(days=1)
 
 
 def window_periods(start: date, end: date, granularity: str) -> list[date]:
