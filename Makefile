@@ -8,6 +8,8 @@ PY := $(VENV)/bin/python
 VENV_SCAN := .venv-scan
 TEMPLATE := cdk.out/GenesysApiUsage.template.json
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# Node 20 is past end of life for jsii: it says so on every synth unless told the major version.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install demo test lint format unit infra integration synth bench scan clean
