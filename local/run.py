@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import sys
 import tempfile
@@ -159,8 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     histories: dict[str, list[dict[str, Any]]] = {}
     with log_path.open("w", encoding="utf-8") as log_file:
         # The handlers log JSON lines to stdout, as in Lambda; here they go to a file so the
-        # console shows the run's progress.
+        # console shows the run's progress. So do the standard loggers (the Genesys client's
+        # retries, moto's own error reports).
         sys.stdout = log_file
+        logging.basicConfig(stream=log_file, level=logging.INFO, force=True)
         try:
             with LocalPipeline(
                 template_path=args.template,
