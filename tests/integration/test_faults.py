@@ -135,7 +135,7 @@ def test_a_stuck_job_fails_with_a_timeout_error_within_the_bound(make_pipeline: 
     # THEN it fails with GenesysJobTimedOut soon after the bound, and lands nothing
     assert report.status == "FAILED"
     assert report.error == "GenesysJobTimedOut"
-    assert report.seconds < 4 + 10
+    assert report.seconds < 4 + 30  # the bound plus at most a few polls, even on a loaded machine
     assert _landed_nothing(pipeline)
 
 
