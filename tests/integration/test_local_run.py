@@ -32,7 +32,10 @@ def test_a_run_prints_its_progress_outcome_and_the_top_429_clients(tmp_path: Pat
     first, second = json.dumps({"interval": window(3, 0)}), json.dumps({"interval": window(2, 0)})
 
     # WHEN the local run executes them
-    completed = _run("--input", first, "--input", second, "--keep", str(tmp_path))
+    log_file = tmp_path / "lambda.log"
+    completed = _run(
+        "--input", first, "--input", second, "--keep", str(tmp_path), "--log-file", str(log_file)
+    )
 
     # THEN it exits 0 and prints states, status, transitions, rows per partition and the table
     out = completed.stdout
@@ -52,6 +55,20 @@ def test_a_run_prints_its_progress_outcome_and_the_top_429_clients(tmp_path: Pat
     partitions = sorted((tmp_path / "usage").rglob("usage.json"))
     assert len(partitions) == 3
     assert len(list((tmp_path / "manifests").iterdir())) == 2
+    # AND land published its metrics (CloudWatch embedded metric format) once per run
+    metrics = [
+        json.loads(line)
+        for line in log_file.read_text(encoding="utf-8").splitlines()
+        if line.startswith('{"_aws"')
+    ]
+    assert len(metrics) == 2
+    for document in metrics:
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "GenesysApiUsage"
+        assert {m["Name"] for m in directive["Metrics"]} == {"RowsLanded", "RateLimitedPercent"}
+        assert document["service"] == "genesys-api-usage"
+        assert document["RowsLanded"][0] > 0
+        assert 0 < document["RateLimitedPercent"][0] < 100
 
 
 def test_a_failed_run_exits_non_zero_with_the_error_and_cause() -> None:
