@@ -45,7 +45,7 @@ demo: synth
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy lambdas/usage_pipeline lambdas/handlers stacks local bench app.py
+	$(VENV)/bin/mypy lambdas/usage_pipeline lambdas/handlers stacks local bench ops app.py
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
