@@ -6,6 +6,8 @@ accounts): CloudFormation names them and the stack outputs tell.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -78,13 +80,7 @@ class Storage(Construct):
         bucket = s3.Bucket(
             self,
             "SourceBucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            # One data key per bucket instead of a KMS call per object.
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
+            **_protected_data_bucket(key),
             # A land replaces partition objects; versions let ops undo a bad run.
             versioned=True,
             server_access_logs_bucket=self.access_logs_bucket,
@@ -110,12 +106,7 @@ class Storage(Construct):
         bucket = s3.Bucket(
             self,
             "AthenaResultsBucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
+            **_protected_data_bucket(key),
             versioned=True,
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix=c.RESULTS_ACCESS_LOGS_PREFIX,
@@ -132,3 +123,16 @@ class Storage(Construct):
             removal_policy=removal,
         )
         return bucket
+
+
+def _protected_data_bucket(key: kms.IKey) -> dict[str, Any]:
+    """What every data bucket has: KMS with a bucket key, no public access, TLS only."""
+    return {
+        "encryption": s3.BucketEncryption.KMS,
+        "encryption_key": key,
+        # One data key per bucket instead of a KMS call per object.
+        "bucket_key_enabled": True,
+        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+        "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        "enforce_ssl": True,
+    }
