@@ -438,31 +438,44 @@ class Pipeline(Construct):
                 Duration.seconds(lambda_timeout_s + c.TASK_TIMEOUT_MARGIN_SECONDS)
             ),
         )
-        task.add_retry(
-            errors=list(c.LAMBDA_SERVICE_ERRORS),
-            interval=Duration.seconds(c.LAMBDA_RETRY_INTERVAL_SECONDS),
-            max_attempts=c.LAMBDA_RETRY_MAX_ATTEMPTS,
-            backoff_rate=c.RETRY_BACKOFF_RATE,
-            max_delay=Duration.seconds(c.LAMBDA_RETRY_MAX_DELAY_SECONDS),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        if calls_genesys:
-            # Only transient Genesys errors; input, credential and data errors fail at once.
-            task.add_retry(
-                errors=list(c.RETRIED_PIPELINE_ERRORS),
-                interval=Duration.seconds(c.GENESYS_RETRY_INTERVAL_SECONDS),
-                max_attempts=c.GENESYS_RETRY_MAX_ATTEMPTS,
-                backoff_rate=c.RETRY_BACKOFF_RATE,
-                max_delay=Duration.seconds(c.GENESYS_RETRY_MAX_DELAY_SECONDS),
-                jitter_strategy=sfn.JitterType.FULL,
+        # (errors, first interval s, attempts, max delay s, jitter). Lambda service errors
+        # always; for Genesys-facing tasks only the transient Genesys errors: input, credential
+        # and data errors fail at once. Rate limiting without jitter: the client has already
+        # waited out Retry-After, and a jittered retry could come back sooner than Genesys asked.
+        retriers: list[tuple[tuple[str, ...], int, int, int, sfn.JitterType]] = [
+            (
+                c.LAMBDA_SERVICE_ERRORS,
+                c.LAMBDA_RETRY_INTERVAL_SECONDS,
+                c.LAMBDA_RETRY_MAX_ATTEMPTS,
+                c.LAMBDA_RETRY_MAX_DELAY_SECONDS,
+                sfn.JitterType.FULL,
             )
+        ]
+        if calls_genesys:
+            retriers += [
+                (
+                    c.RETRIED_PIPELINE_ERRORS,
+                    c.GENESYS_RETRY_INTERVAL_SECONDS,
+                    c.GENESYS_RETRY_MAX_ATTEMPTS,
+                    c.GENESYS_RETRY_MAX_DELAY_SECONDS,
+                    sfn.JitterType.FULL,
+                ),
+                (
+                    c.RATE_LIMITED_ERRORS,
+                    c.RATE_LIMIT_RETRY_INTERVAL_SECONDS,
+                    c.RATE_LIMIT_RETRY_MAX_ATTEMPTS,
+                    c.RATE_LIMIT_RETRY_MAX_DELAY_SECONDS,
+                    sfn.JitterType.NONE,
+                ),
+            ]
+        for errors, interval_s, attempts, max_delay_s, jitter in retriers:
             task.add_retry(
-                errors=list(c.RATE_LIMITED_ERRORS),
-                interval=Duration.seconds(c.RATE_LIMIT_RETRY_INTERVAL_SECONDS),
-                max_attempts=c.RATE_LIMIT_RETRY_MAX_ATTEMPTS,
+                errors=list(errors),
+                interval=Duration.seconds(interval_s),
+                max_attempts=attempts,
                 backoff_rate=c.RETRY_BACKOFF_RATE,
-                max_delay=Duration.seconds(c.RATE_LIMIT_RETRY_MAX_DELAY_SECONDS),
-                jitter_strategy=sfn.JitterType.NONE,
+                max_delay=Duration.seconds(max_delay_s),
+                jitter_strategy=jitter,
             )
         # The error goes to $.error next to the state document. SubmitQuery's input is the raw
         # execution input, which may be a list, string or number (refused as InvalidInput):
