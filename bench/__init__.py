@@ -13,3 +13,6 @@ def lambdas_on_path() -> None:
     lambdas = str(REPO_ROOT / "lambdas")
     if lambdas not in sys.path:
         sys.path.insert(0, lambdas)
+
+
+lambdas_on_path()

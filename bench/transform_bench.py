@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 
 from bench import REPO_ROOT
+from usage_pipeline.constants import grouping_token
 
 CACHE_DIR = REPO_ROOT / ".bench"
 GENERATOR_VERSION = "1"
@@ -39,7 +40,7 @@ SEED = 20261122
 WINDOW_START = date(2026, 10, 1)
 WINDOW_DAYS = 31
 GROUP_BY = ["HttpMethod", "OAuthClientId", "TemplateUri"]
-GROUPING = "httpmethod_oauthclientid_templateuri"
+GROUPING = grouping_token(GROUP_BY)
 DEFAULT_SIZES = (100_000, 1_000_000)
 DEFAULT_REPEATS = {100_000: 5, 1_000_000: 3}
 JQ_FILTER = ".results[]"

@@ -9,7 +9,6 @@ changing this one's schema.
 
 from __future__ import annotations
 
-import itertools
 import re
 
 from aws_cdk import Aws, Stack
@@ -32,17 +31,6 @@ def database_name_for(stack_name: str) -> str:
     if snake == c.DATABASE_NAME_PREFIX or snake.startswith(f"{c.DATABASE_NAME_PREFIX}_"):
         return snake
     return f"{c.DATABASE_NAME_PREFIX}_{snake}"
-
-
-def grouping_tokens() -> list[str]:
-    """Every grouping a run can write: ``total`` and each non-empty set of dimensions, sorted."""
-    dims = sorted(rc.ALL_DIMENSION_TOKENS)
-    subsets = (
-        "_".join(combo)
-        for size in range(1, len(dims) + 1)
-        for combo in itertools.combinations(dims, size)
-    )
-    return [rc.GROUPING_TOTAL, *sorted(subsets)]
 
 
 def table_columns() -> list[glue.CfnTable.ColumnProperty]:
@@ -104,7 +92,7 @@ class Catalog(Construct):
             "projection.granularity.type": "enum",
             "projection.granularity.values": ",".join(c.PROJECTION_GRANULARITIES),
             "projection.grouping.type": "enum",
-            "projection.grouping.values": ",".join(grouping_tokens()),
+            "projection.grouping.values": ",".join(rc.all_grouping_tokens()),
             "projection.date.type": "date",
             "projection.date.format": c.PROJECTION_DATE_FORMAT,
             "projection.date.range": f"{projection_start_date},NOW",

@@ -10,6 +10,9 @@ from typing import Final
 
 from aws_cdk.aws_logs import RetentionDays
 
+from usage_pipeline import constants as rc
+from usage_pipeline import errors
+
 STACK_ID: Final = "GenesysApiUsage"
 STACK_DESCRIPTION: Final = (
     "Genesys Cloud API usage -> S3 (NDJSON, partitioned) -> Glue -> Athena, "
@@ -97,10 +100,10 @@ LAMBDA_SERVICE_ERRORS: Final = (
     "Lambda.TooManyRequestsException",
     "Lambda.ClientExecutionTimeoutException",
 )
-RETRIED_PIPELINE_ERRORS: Final = ("GenesysUnavailable",)
+RETRIED_PIPELINE_ERRORS: Final = (errors.GenesysUnavailable.__name__,)
 # 429s that outlasted the client's budget: retried later, WITHOUT jitter, so a retry can never
 # come back sooner than the interval (the client already waited the last Retry-After).
-RATE_LIMITED_ERRORS: Final = ("GenesysRateLimited",)
+RATE_LIMITED_ERRORS: Final = (errors.GenesysRateLimited.__name__,)
 RATE_LIMIT_RETRY_INTERVAL_SECONDS: Final = 5
 RATE_LIMIT_RETRY_MAX_ATTEMPTS: Final = 3
 RATE_LIMIT_RETRY_MAX_DELAY_SECONDS: Final = 60
@@ -129,8 +132,8 @@ SCHEDULE_MAX_EVENT_AGE_HOURS: Final = 6
 DLQ_RETENTION_DAYS: Final = 14
 
 # --- alarms -------------------------------------------------------------------------------------
-METRIC_ROWS_LANDED: Final = "RowsLanded"
-METRIC_RATE_LIMITED_PERCENT: Final = "RateLimitedPercent"
+METRIC_ROWS_LANDED: Final = rc.METRIC_ROWS_LANDED
+METRIC_RATE_LIMITED_PERCENT: Final = rc.METRIC_RATE_LIMITED_PERCENT
 METRIC_SERVICE_DIMENSION: Final = "service"
 EXECUTION_ALARM_PERIOD_MINUTES: Final = 5
 DAILY_ALARM_PERIOD_HOURS: Final = 24

@@ -17,7 +17,7 @@ from stacks import constants as c
 from usage_pipeline import constants as rc
 
 DEFAULT_GRANULARITY = rc.DEFAULT_GRANULARITY.lower()
-DEFAULT_GROUPING = "_".join(sorted(d.lower() for d in rc.DEFAULT_GROUP_BY))
+DEFAULT_GROUPING = rc.DEFAULT_GROUPING
 
 
 @dataclass(frozen=True)

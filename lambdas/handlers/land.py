@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers._runtime import aws_client, logger, metrics, utc_now
+from usage_pipeline import constants as c
 from usage_pipeline.config import storage_config
 from usage_pipeline.land import land_run
 
@@ -30,11 +31,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         crawler_name=storage.required_crawler_name(),
         now=utc_now(),
     )
-    metrics.add_metric(name="RowsLanded", unit=MetricUnit.Count, value=landed["rows"])
+    metrics.add_metric(name=c.METRIC_ROWS_LANDED, unit=MetricUnit.Count, value=landed["rows"])
     requests = landed.get("requests") or 0
     if requests:
         # The 429 share is what ops alarm on: a client drifting into rate limiting.
         share = 100.0 * (landed.get("status429") or 0) / requests
-        metrics.add_metric(name="RateLimitedPercent", unit=MetricUnit.Percent, value=share)
+        metrics.add_metric(name=c.METRIC_RATE_LIMITED_PERCENT, unit=MetricUnit.Percent, value=share)
     logger.info("run landed", extra={"landed": landed})
     return {**event, "landed": landed}

@@ -5,6 +5,8 @@ See docs/contracts.md for what each one means; change them there first.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from typing import Final
 
 # --- APIs -------------------------------------------------------------------------------------
@@ -40,6 +42,26 @@ ALL_DIMENSION_TOKENS: Final = tuple(
     sorted({d.lower() for d in GROUP_BY_AGGREGATES + GROUP_BY_LEGACY})
 )
 GROUPING_TOTAL: Final = "total"
+
+
+def grouping_token(group_by: Iterable[str]) -> str:
+    """The ``grouping=`` partition value: lower-case dimension names sorted, or ``total``."""
+    dimensions = sorted(dimension.lower() for dimension in group_by)
+    return "_".join(dimensions) if dimensions else GROUPING_TOTAL
+
+
+def all_grouping_tokens() -> tuple[str, ...]:
+    """Every grouping a run can write: ``total`` and each non-empty set of dimensions, sorted."""
+    dims = sorted(ALL_DIMENSION_TOKENS)
+    subsets = (
+        "_".join(combo)
+        for size in range(1, len(dims) + 1)
+        for combo in itertools.combinations(dims, size)
+    )
+    return (GROUPING_TOTAL, *sorted(subsets))
+
+
+DEFAULT_GROUPING: Final = grouping_token(DEFAULT_GROUP_BY)
 
 MAX_LOOKBACK_DAYS: Final = 365
 MAX_AGGREGATES_DAYS: Final = 90
@@ -106,4 +128,7 @@ HANDLER_TRANSFORM: Final = "handlers.transform.handler"
 HANDLER_LAND: Final = "handlers.land.handler"
 
 METRICS_NAMESPACE: Final = "GenesysApiUsage"
+# Custom metrics the land handler emits (EMF) and the alarms and dashboard read.
+METRIC_ROWS_LANDED: Final = "RowsLanded"
+METRIC_RATE_LIMITED_PERCENT: Final = "RateLimitedPercent"
 SERVICE_NAME: Final = "genesys-api-usage"

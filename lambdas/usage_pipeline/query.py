@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from usage_pipeline import constants as c
+from usage_pipeline.constants import grouping_token
 from usage_pipeline.errors import InvalidInput
 
 DEFAULT_INTERVAL_DESCRIPTION = "no interval given: the previous UTC day"
@@ -167,13 +168,6 @@ def partition_dates(query: NormalizedQuery | Mapping[str, Any]) -> list[str]:
 def format_interval(start: date, end: date) -> str:
     """The normalized, end-exclusive interval string: ``<start>T00:00:00Z/<end>T00:00:00Z``."""
     return f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T00:00:00Z"
-
-
-def grouping_token(group_by: tuple[str, ...] | list[str]) -> str:
-    """The ``grouping=`` partition value: lower-case dimension names sorted, or ``total``."""
-    if not group_by:
-        return c.GROUPING_TOTAL
-    return "_".join(sorted(dimension.lower() for dimension in group_by))
 
 
 def period_start(day: date, granularity: str) -> date:
