@@ -32,7 +32,7 @@ InvocationListener = Callable[[str, str, float], None]
 PER_CONTAINER_CACHES = (
     ("handlers._runtime", "reset_container_caches"),
     ("handlers.genesys", "reset_container_caches"),
-    ("usage_pipeline.genesys_client", "clear_token_cache"),
+    ("usage_pipeline.genesys.auth", "clear_token_cache"),
     ("usage_pipeline.secrets", "clear_credentials_cache"),
 )
 

@@ -158,12 +158,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     real_stdout = sys.stdout
     reports: list[ExecutionReport] = []
     histories: dict[str, list[dict[str, Any]]] = {}
-    with log_path.open("w", encoding="utf-8") as log_file:
+    runtime_log_path = log_path.with_name(log_path.stem + ".runtime.log")
+    with (
+        log_path.open("w", encoding="utf-8") as log_file,
+        runtime_log_path.open("w", encoding="utf-8") as runtime_log,
+    ):
         # The handlers log JSON lines to stdout, as in Lambda; here they go to a file so the
-        # console shows the run's progress. So do the standard loggers (the Genesys client's
-        # retries, moto's own error reports).
+        # console shows the run's progress. What is not the handlers' (moto's own error reports,
+        # botocore's warnings) goes to a file of its own, so the handler log is what CloudWatch
+        # would hold: JSON lines, each with the run id.
         sys.stdout = log_file
-        logging.basicConfig(stream=log_file, level=logging.INFO, force=True)
+        logging.basicConfig(stream=runtime_log, level=logging.WARNING, force=True)
         try:
             with LocalPipeline(
                 template_path=args.template,
@@ -207,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout = real_stdout
     if args.history:
         args.history.write_text(json.dumps(histories, indent=1, default=str), encoding="utf-8")
-    console.say(f"handler logs: {log_path}")
+    console.say(f"handler logs: {log_path} (moto and botocore: {runtime_log_path})")
     if args.keep and log_path.parent != args.keep:
         shutil.copy(log_path, args.keep / "lambda.log")
     return 0 if reports and all(report.succeeded for report in reports) else 1

@@ -11,12 +11,18 @@ from functools import cache
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 
 from usage_pipeline import constants as c
+from usage_pipeline.observability import logger
 
-logger = Logger(service=c.SERVICE_NAME)
 metrics = Metrics(namespace=c.METRICS_NAMESPACE, service=c.SERVICE_NAME)
+
+
+def track_run(run_id: str) -> None:
+    """Every log line of this invocation carries the run id, also as the correlation id."""
+    logger.set_correlation_id(run_id)
+    logger.append_keys(run_id=run_id)
 
 
 def utc_now() -> datetime:

@@ -2,40 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers._runtime import aws_client, logger, utc_now
+from handlers._runtime import aws_client, logger, track_run, utc_now
 from handlers.genesys import genesys_client_for
 from usage_pipeline import constants as c
 from usage_pipeline.config import polling_config, storage_config
 from usage_pipeline.polling import poll_job, store_pages
+from usage_pipeline.state import RunState, Wait, to_json
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(run_id=event["runId"])
+    state = RunState.from_json(event)
+    track_run(state.run_id)
     polling = polling_config()
     client = genesys_client_for(context)
-    job, wait_seconds = poll_job(
+    poll = poll_job(
         client,
-        event["job"],
+        state.job,
         now=utc_now(),
         initial_wait=polling.initial_wait_seconds,
         max_wait=polling.max_wait_seconds,
         job_timeout_seconds=polling.job_timeout_seconds,
+        page_size=polling.page_size,
     )
-    state = {**event, "job": job, "wait": {"seconds": wait_seconds}}
-    logger.info("job polled", extra={"job": job, "wait_seconds": wait_seconds})
-    if job["state"] == c.JOB_COMPLETE:
-        state["raw"] = store_pages(
+    state = dataclasses.replace(state, job=poll.job, wait=Wait(poll.wait_seconds))
+    logger.info("job polled", extra={"job": to_json(poll.job), "wait": poll.wait_seconds})
+    if poll.job.state == c.JOB_COMPLETE:
+        raw = store_pages(
             client,
-            job,
+            poll.job,
             s3_client=aws_client("s3"),
             bucket=storage_config().source_bucket,
-            run_id=event["runId"],
+            run_id=state.run_id,
             page_size=polling.page_size,
+            first_page=poll.first_page,
         )
-        logger.info("pages stored", extra={"raw": state["raw"]})
-    return state
+        state = dataclasses.replace(state, raw=raw)
+    return state.to_json()

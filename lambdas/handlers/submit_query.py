@@ -6,32 +6,37 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers._runtime import logger, utc_now
+from handlers._runtime import logger, track_run, utc_now
 from handlers.genesys import genesys_client_for
 from usage_pipeline.config import polling_config
 from usage_pipeline.polling import submit_job
-from usage_pipeline.query import normalize_query
+from usage_pipeline.query import parse_query
 from usage_pipeline.run_id import execution_start_utc, run_id_for
+from usage_pipeline.state import Execution, RunState, Wait
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     execution = event.get("execution") or {}
-    run_id = run_id_for(str(execution.get("id", "")), str(execution.get("startTime", "")))
-    logger.append_keys(run_id=run_id)
-    now = utc_now()
+    start_time = str(execution.get("startTime", ""))
+    run_id = run_id_for(str(execution.get("id", "")), start_time)
+    track_run(run_id)
     # "Today" is the execution's start day, not the clock's: a retry after midnight UTC must
     # normalize the input exactly as the first attempt did. The input is validated before
     # anything talks to Genesys, so a refused input costs nothing.
-    started = execution_start_utc(str(execution.get("startTime", "")))
-    query = normalize_query(event.get("input"), today=started.date())
-    logger.info("query normalized", extra={"query": query})
-    job = submit_job(genesys_client_for(context), query, now=now)
-    logger.info("job submitted", extra={"job": job})
-    return {
-        "runId": run_id,
-        "execution": execution,
-        "query": query,
-        "job": job,
-        "wait": {"seconds": polling_config().initial_wait_seconds},
-    }
+    query = parse_query(event.get("input"), today=execution_start_utc(start_time).date())
+    logger.info("query normalized", extra={"query": query.to_dict()})
+    job = submit_job(genesys_client_for(context), query.to_dict(), now=utc_now())
+    logger.info("job submitted", extra={"job_id": job.id, "api": job.api})
+    state = RunState(
+        run_id=run_id,
+        execution=Execution(
+            id=str(execution.get("id", "")),
+            name=str(execution.get("name", "")),
+            start_time=start_time,
+        ),
+        query=query,
+        job=job,
+        wait=Wait(polling_config().initial_wait_seconds),
+    )
+    return state.to_json()

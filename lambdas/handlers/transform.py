@@ -1,30 +1,35 @@
-"""transform: raw API pages -> validated, self-describing NDJSON rows, staged per partition."""
+"""transform: raw API pages -> validated, self-describing rows, staged per partition."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers._runtime import aws_client, iso_seconds, logger, utc_now
+from handlers._runtime import aws_client, iso_seconds, logger, track_run, utc_now
 from usage_pipeline.config import storage_config
+from usage_pipeline.state import RunState, to_json
 from usage_pipeline.transform import transform_run
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(run_id=event["runId"])
+    state = RunState.from_json(event)
+    track_run(state.run_id)
+    if state.raw is None:
+        raise ValueError("the state document has no raw member: poll_status did not store pages")
     # /tmp is the only writable place in Lambda; each partition is spooled there, not in memory.
     with tempfile.TemporaryDirectory(prefix="transform-") as tmp_dir:
         staged = transform_run(
             s3_client=aws_client("s3"),
             bucket=storage_config().source_bucket,
-            run_id=event["runId"],
-            query=event["query"],
-            raw=event["raw"],
+            run_id=state.run_id,
+            query=state.query.to_dict(),
+            raw=to_json(state.raw),
             landed_at=iso_seconds(utc_now()),
             tmp_dir=tmp_dir,
         )
-    logger.info("rows staged", extra={"partitions": staged["partitions"], "rows": staged["rows"]})
-    return {**event, "staged": staged}
+    logger.info("rows staged", extra={"partitions": staged.partitions, "rows": staged.rows})
+    return dataclasses.replace(state, staged=staged).to_json()

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from usage_pipeline import layout
 from usage_pipeline.errors import RowCountMismatch
+from usage_pipeline.state import Landed, Raw, RunState, Staged, to_json
 from usage_pipeline.transform import NDJSON_CONTENT_TYPE
 
 CRAWLER_RUNNING_ERROR: Final = "CrawlerRunningException"
@@ -28,48 +29,34 @@ def land_run(
     s3_client: Any,
     glue_client: Any,
     bucket: str,
-    run_id: str,
-    query: Mapping[str, Any],
-    job: Mapping[str, Any],
-    raw: Mapping[str, Any],
-    staged: Mapping[str, Any],
-    execution: Mapping[str, Any],
+    state: RunState,
     crawler_name: str,
     now: datetime,
-) -> dict[str, Any]:
+) -> Landed:
     """Land the run's staged partitions; return the state document's ``landed`` member.
 
     If the run's manifest exists the run is already landed: its summary is returned and nothing
     changes (a retried or re-driven land is harmless).
     """
+    run_id = state.run_id
+    if state.raw is None or state.staged is None:
+        raise RowCountMismatch(f"run {run_id}: nothing was staged; transform did not finish")
     manifest_key = layout.manifest_key(run_id)
-    existing = (
-        _read_json(s3_client, bucket, manifest_key)
-        if _exists(s3_client, bucket, manifest_key)
-        else None
-    )
-    if existing is not None:
-        summary = landed_member(existing, crawler_started=False, crawler_already_running=False)
-        summary["alreadyLanded"] = True
-        return summary
-    index = _read_json(
-        s3_client, bucket, staged.get("indexKey") or layout.staging_index_key(run_id)
-    )
-    if index is None:
+    if _exists(s3_client, bucket, manifest_key):
+        existing = _read_json(s3_client, bucket, manifest_key)
+        return landed_member(
+            existing, crawler_started=False, crawler_already_running=False, already_landed=True
+        )
+    index_key = state.staged.index_key or layout.staging_index_key(run_id)
+    if not _exists(s3_client, bucket, index_key):
         raise RowCountMismatch(f"run {run_id}: no staging index; transform did not finish")
-    _check_counts(raw, staged, index)
+    index = _read_json(s3_client, bucket, index_key)
+    _check_counts(state.raw, state.staged, index)
     partitions = [
         _land_partition(s3_client, bucket, run_id, index, entry) for entry in index["partitions"]
     ]
     manifest = build_manifest(
-        run_id=run_id,
-        query=query,
-        job=job,
-        raw=raw,
-        index=index,
-        partitions=partitions,
-        execution=execution,
-        landed_at=_iso_utc(now),
+        state=state, index=index, partitions=partitions, landed_at=_iso_utc(now)
     )
     s3_client.put_object(
         Bucket=bucket,
@@ -78,19 +65,15 @@ def land_run(
         ContentType="application/json",
     )
     started = start_crawler(glue_client, crawler_name)
-    summary = landed_member(manifest, crawler_started=started, crawler_already_running=not started)
-    summary["alreadyLanded"] = False
-    return summary
+    return landed_member(manifest, crawler_started=started, crawler_already_running=not started)
 
 
-def _check_counts(
-    raw: Mapping[str, Any], staged: Mapping[str, Any], index: Mapping[str, Any]
-) -> None:
+def _check_counts(raw: Raw, staged: Staged, index: Mapping[str, Any]) -> None:
     """Rows received from the API = rows staged = rows about to land, or nothing lands."""
     partition_rows = sum(int(entry["rows"]) for entry in index["partitions"])
     counts = {
-        "received (raw.rows)": raw.get("rows"),
-        "staged (staged.rows)": staged.get("rows"),
+        "received (raw.rows)": raw.rows,
+        "staged (staged.rows)": staged.rows,
         "in the staging index": index["rows"],
         "in the staged partitions": partition_rows,
     }
@@ -166,27 +149,25 @@ def _list_keys(s3_client: Any, bucket: str, prefix: str) -> Iterator[str]:
 
 def build_manifest(
     *,
-    run_id: str,
-    query: Mapping[str, Any],
-    job: Mapping[str, Any],
-    raw: Mapping[str, Any],
+    state: RunState,
     index: Mapping[str, Any],
     partitions: list[dict[str, Any]],
-    execution: Mapping[str, Any],
     landed_at: str,
 ) -> dict[str, Any]:
     """What was asked, received and landed: the run's audit record (`manifests/run=<id>.json`)."""
+    query = state.query.to_dict()
     normalized = {name: value for name, value in query.items() if name != "requested"}
+    raw = state.raw
     return {
-        "runId": run_id,
-        "execution": dict(execution),
-        "api": query.get("api"),
-        "job": {"api": job.get("api", query.get("api")), "id": job.get("id")},
-        "query": {"requested": query.get("requested"), "normalized": normalized},
+        "runId": state.run_id,
+        "execution": to_json(state.execution),
+        "api": query["api"],
+        "job": {"api": state.job.api, "id": state.job.id},
+        "query": {"requested": query["requested"], "normalized": normalized},
         "received": {
-            "prefix": raw.get("prefix", layout.raw_prefix(run_id)),
-            "pages": raw.get("pages"),
-            "rows": raw.get("rows", index["rows"]),
+            "prefix": raw.prefix if raw else layout.raw_prefix(state.run_id),
+            "pages": raw.pages if raw else None,
+            "rows": raw.rows if raw else index["rows"],
         },
         "landed": {
             "partitions": len(partitions),
@@ -204,20 +185,25 @@ def build_manifest(
 
 
 def landed_member(
-    manifest: Mapping[str, Any], *, crawler_started: bool, crawler_already_running: bool
-) -> dict[str, Any]:
+    manifest: Mapping[str, Any],
+    *,
+    crawler_started: bool,
+    crawler_already_running: bool,
+    already_landed: bool = False,
+) -> Landed:
     """The state document's ``landed`` member, from a manifest (new or found)."""
     landed = manifest["landed"]
-    return {
-        "manifestKey": layout.manifest_key(manifest["runId"]),
-        "partitions": landed["partitions"],
-        "rows": landed["rows"],
-        "requests": landed["requests"],
-        "status429": landed["status429"],
-        "crawlerStarted": crawler_started,
-        "crawlerAlreadyRunning": crawler_already_running,
-        "landedAt": manifest["landedAt"],
-    }
+    return Landed(
+        manifest_key=layout.manifest_key(manifest["runId"]),
+        partitions=landed["partitions"],
+        rows=landed["rows"],
+        requests=landed["requests"],
+        status429=landed["status429"],
+        crawler_started=crawler_started,
+        crawler_already_running=crawler_already_running,
+        landed_at=manifest["landedAt"],
+        already_landed=already_landed,
+    )
 
 
 def start_crawler(glue_client: Any, crawler_name: str) -> bool:
@@ -235,21 +221,16 @@ def _exists(s3_client: Any, bucket: str, key: str) -> bool:
     """Whether ``key`` exists, asked by listing its own prefix.
 
     The land role's s3:ListBucket is limited to its prefixes (condition on s3:prefix); a GetObject
-    or HeadObject of a missing key is then answered 403, not 404, so existence is asked by a list
-    call, which carries the prefix the condition checks.
+    or HeadObject of a missing key is then answered 403 in AWS, not 404 (only moto says 404), so
+    existence is asked by a list call, which carries the prefix the condition checks.
     """
     listing = s3_client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
     return any(item["Key"] == key for item in listing.get("Contents", []))
 
 
-def _read_json(s3_client: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    """The JSON object at ``key``, or None if there is none."""
-    try:
-        response = s3_client.get_object(Bucket=bucket, Key=key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None
-        raise
+def _read_json(s3_client: Any, bucket: str, key: str) -> dict[str, Any]:
+    """The JSON object at ``key`` (known to exist: see ``_exists``)."""
+    response = s3_client.get_object(Bucket=bucket, Key=key)
     document: dict[str, Any] = orjson.loads(response["Body"].read())
     return document
 

@@ -1,24 +1,25 @@
 """Submit, poll and store: the logic behind the ``submit_query`` and ``poll_status`` handlers.
 
-These functions build the ``job`` and ``raw`` members of the state document (docs/contracts.md
-section 3). They take the Genesys client, the S3 client and the clock as parameters so tests run
-them against fakes, and they never read the environment.
+These functions build the ``job`` and ``raw`` members of the state document (``state.py``). They
+take the Genesys client, the S3 client and the clock as parameters so tests run them against fakes,
+and they never read the environment.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
-import logging
 import math
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from usage_pipeline import constants as c
-from usage_pipeline.genesys_client import JobStatus, Page
+from usage_pipeline.genesys import JobStatus, Page, PageCursor
 from usage_pipeline.layout import raw_page_key, raw_prefix
-
-logger = logging.getLogger(__name__)
+from usage_pipeline.observability import logger
+from usage_pipeline.state import Job, Raw
 
 # `job.status` before the first poll: the submit answer carries no queryStatus.
 STATUS_SUBMITTED = "Submitted"
@@ -31,24 +32,41 @@ class UsageJobClient(Protocol):
 
     def submit(self, query: Mapping[str, Any]) -> str: ...
 
-    def status(self, api: str, job_id: str) -> JobStatus: ...
+    def status(self, api: str, job_id: str, *, page_size: int = ...) -> JobStatus: ...
 
-    def iter_pages(self, api: str, job_id: str, page_size: int) -> Iterator[Page]: ...
+    def iter_pages(
+        self,
+        api: str,
+        job_id: str,
+        page_size: int = ...,
+        *,
+        start: PageCursor | None = None,
+        first_page: Page | None = None,
+    ) -> Iterator[Page]: ...
 
 
-def submit_job(client: UsageJobClient, query: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Poll:
+    """One status call's outcome: the updated job, the next wait and, when complete, page 1."""
+
+    job: Job
+    wait_seconds: int
+    first_page: Page | None = None
+
+
+def submit_job(client: UsageJobClient, query: Mapping[str, Any], now: datetime) -> Job:
     """Submit the normalized query; return the state document's ``job`` member."""
     api = str(query["api"])
     job_id = client.submit(query)
-    return {
-        "api": api,
-        "id": job_id,
-        "state": c.JOB_RUNNING,
-        "status": STATUS_SUBMITTED,
-        "polls": 0,
-        "submittedAt": format_timestamp(now),
-        "message": None,
-    }
+    return Job(
+        api=api,
+        id=job_id,
+        state=c.JOB_RUNNING,
+        status=STATUS_SUBMITTED,
+        polls=0,
+        submitted_at=format_timestamp(now),
+        message=None,
+    )
 
 
 def next_wait_seconds(polls: int, *, initial_wait: int, max_wait: int) -> int:
@@ -59,70 +77,72 @@ def next_wait_seconds(polls: int, *, initial_wait: int, max_wait: int) -> int:
 
 def poll_job(
     client: UsageJobClient,
-    job: Mapping[str, Any],
+    job: Job,
     *,
     now: datetime,
     initial_wait: int,
     max_wait: int,
     job_timeout_seconds: int,
-) -> tuple[dict[str, Any], int]:
-    """One status call. Returns the updated ``job`` member and the seconds the Wait state waits.
+    page_size: int = c.DEFAULT_PAGE_SIZE,
+) -> Poll:
+    """One status call, asked with the page size of every result page (its answer is page 1).
 
     The job's own outcome wins over the timeout: a job that finished after the deadline is used.
     """
-    status = client.status(str(job["api"]), str(job["id"]))
-    polls = int(job.get("polls", 0)) + 1
-    polled = {**job, "polls": polls}
+    status = client.status(job.api, job.id, page_size=page_size)
+    polled = dataclasses.replace(job, polls=job.polls + 1)
     if status.rate_limited:
         # Wait as long as Genesys asked; the state machine's Wait costs nothing, a Lambda would.
-        polled["state"] = c.JOB_RUNNING
         wait = _retry_after_wait(status.retry_after_seconds)
-        logger.info("Status call of job %s was rate limited; waiting %ss", job["id"], wait)
-        return _unless_timed_out(polled, now, job_timeout_seconds), wait
-    polled["status"] = status.status
-    polled["state"] = status.state
+        logger.info("Status call was rate limited", extra={"job_id": job.id, "wait": wait})
+        polled = dataclasses.replace(polled, state=c.JOB_RUNNING)
+        return Poll(_unless_timed_out(polled, now, job_timeout_seconds), wait)
+    polled = dataclasses.replace(polled, status=status.status, state=status.state)
     if status.state == c.JOB_RUNNING:
-        wait = next_wait_seconds(polls, initial_wait=initial_wait, max_wait=max_wait)
-        return _unless_timed_out(polled, now, job_timeout_seconds), wait
-    if status.state == c.JOB_COMPLETE:
-        polled["message"] = None
-    else:
-        polled["message"] = status.message or _no_message(polled)
-    logger.info("Job %s is %s (queryStatus %s)", job["id"], status.state, status.status)
-    return polled, 0
+        wait = next_wait_seconds(polled.polls, initial_wait=initial_wait, max_wait=max_wait)
+        return Poll(_unless_timed_out(polled, now, job_timeout_seconds), wait)
+    message = None if status.state == c.JOB_COMPLETE else status.message or _no_message(polled)
+    polled = dataclasses.replace(polled, message=message)
+    logger.info(
+        "Genesys job ended",
+        extra={"job_id": job.id, "state": status.state, "query_status": status.status},
+    )
+    return Poll(polled, 0, status.first_page)
 
 
 def store_pages(
     client: UsageJobClient,
-    job: Mapping[str, Any],
+    job: Job,
     *,
     s3_client: Any,
     bucket: str,
     run_id: str,
     page_size: int,
-) -> dict[str, Any]:
+    first_page: Page | None = None,
+) -> Raw:
     """Fetch every result page and store each exactly as received; return the ``raw`` member.
 
-    One page is held in memory at a time. Keys depend only on the run and the page number, and the
-    gzip header carries no timestamp, so a retried invocation overwrites the same objects with the
-    same bytes.
+    ``first_page`` is the status answer that found the job complete: it is stored as page 1, not
+    downloaded again. One page is held in memory at a time. Keys depend only on the run and the
+    page number, and the gzip header carries no timestamp, so a retried invocation overwrites the
+    same objects with the same bytes.
     """
-    if job.get("state") != c.JOB_COMPLETE:
-        raise ValueError(f"job {job.get('id')} is {job.get('state')!r}, not complete")
+    if job.state != c.JOB_COMPLETE:
+        raise ValueError(f"job {job.id} is {job.state!r}, not complete")
     prefix = raw_prefix(run_id)
     pages = 0
     rows = 0
-    for page in client.iter_pages(str(job["api"]), str(job["id"]), page_size):
+    for page in client.iter_pages(job.api, job.id, page_size, first_page=first_page):
         pages += 1
         rows += page.rows
         s3_client.put_object(
             Bucket=bucket,
-            Key=raw_page_key(run_id, pages),
+            Key=raw_page_key(run_id, page.number),
             Body=gzip.compress(page.body, mtime=0),
             ContentType="application/json",
         )
-    logger.info("Stored %d page(s) with %d row(s) under %s", pages, rows, prefix)
-    return {"prefix": prefix, "pages": pages, "rows": rows}
+    logger.info("Stored the result pages", extra={"pages": pages, "rows": rows, "prefix": prefix})
+    return Raw(prefix=prefix, pages=pages, rows=rows)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -130,21 +150,19 @@ def format_timestamp(moment: datetime) -> str:
     return _as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _unless_timed_out(
-    job: dict[str, Any], now: datetime, job_timeout_seconds: int
-) -> dict[str, Any]:
-    submitted_at = datetime.fromisoformat(str(job["submittedAt"]).replace("Z", "+00:00"))
+def _unless_timed_out(job: Job, now: datetime, job_timeout_seconds: int) -> Job:
+    submitted_at = datetime.fromisoformat(job.submitted_at.replace("Z", "+00:00"))
     elapsed = (_as_utc(now) - _as_utc(submitted_at)).total_seconds()
     if elapsed <= job_timeout_seconds:
         return job
-    return {
-        **job,
-        "state": c.JOB_TIMED_OUT,
-        "message": (
-            f"Genesys {job['api']} job {job['id']} was not complete {int(elapsed)}s after it was "
-            f"submitted (limit {job_timeout_seconds}s); last status {job.get('status')}"
+    return dataclasses.replace(
+        job,
+        state=c.JOB_TIMED_OUT,
+        message=(
+            f"Genesys {job.api} job {job.id} was not complete {int(elapsed)}s after it was "
+            f"submitted (limit {job_timeout_seconds}s); last status {job.status}"
         ),
-    }
+    )
 
 
 def _retry_after_wait(retry_after_seconds: float | None) -> int:
@@ -152,8 +170,8 @@ def _retry_after_wait(retry_after_seconds: float | None) -> int:
     return max(1, math.ceil(retry_after_seconds or 0))
 
 
-def _no_message(job: Mapping[str, Any]) -> str:
-    return f"Genesys {job['api']} job {job['id']} ended {job['status']} without a message"
+def _no_message(job: Job) -> str:
+    return f"Genesys {job.api} job {job.id} ended {job.status} without a message"
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -37,6 +37,7 @@ from usage_pipeline.rows import (
     row_tail,
     window_periods,
 )
+from usage_pipeline.state import Staged
 
 NDJSON_CONTENT_TYPE: Final = "application/x-ndjson"
 PREFETCH_PAGES: Final = 2
@@ -284,7 +285,7 @@ def transform_run(
     raw: Mapping[str, Any],
     landed_at: str,
     tmp_dir: str | Path,
-) -> dict[str, Any]:
+) -> Staged:
     """Transform the run's raw pages into staging; return the state document's ``staged`` member.
 
     Nothing is uploaded until every page has been read and validated, so a malformed page or an
@@ -413,21 +414,21 @@ def staging_index(run_id: str, query: Mapping[str, Any], result: TransformResult
 
 def staged_member(
     run_id: str, query: Mapping[str, Any], result: TransformResult, index_key: str
-) -> dict[str, Any]:
+) -> Staged:
     """The state document's ``staged`` member: keys and counts only."""
     granularity, grouping = str(query["granularity"]), str(query["grouping"])
-    return {
-        "prefix": layout.staging_prefix(run_id),
-        "indexKey": index_key,
-        "partitions": len(result.partitions),
-        "rows": result.rows,
-        "requests": _metric_total(query, "Requests", result.requests),
-        "status429": _metric_total(query, "Status429", result.status429),
-        "partitionRows": {
+    return Staged(
+        prefix=layout.staging_prefix(run_id),
+        index_key=index_key,
+        partitions=len(result.partitions),
+        rows=result.rows,
+        requests=_metric_total(query, "Requests", result.requests),
+        status429=_metric_total(query, "Status429", result.status429),
+        partition_rows={
             layout.partition(granularity, grouping, day).id: tally.rows
             for day, tally in sorted(result.partitions.items())
         },
-    }
+    )
 
 
 def read_pages_from_directory(directory: Path) -> Iterator[bytes]:

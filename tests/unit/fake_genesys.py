@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from usage_pipeline.genesys_client import GenesysClient
+from usage_pipeline.genesys import GenesysClient
 from usage_pipeline.secrets import ClientCredentials
 
 

@@ -22,7 +22,6 @@ from tests.unit.fake_genesys import (
     make_client,
     token_reply,
 )
-from usage_pipeline import genesys_client
 from usage_pipeline.constants import AGGREGATES_JOBS_PATH, LEGACY_QUERY_PATH, TOKEN_PATH
 from usage_pipeline.errors import (
     ConfigurationError,
@@ -35,7 +34,7 @@ from usage_pipeline.errors import (
     PageTruncated,
     PipelineError,
 )
-from usage_pipeline.genesys_client import GenesysClient, build_query_body, clear_token_cache
+from usage_pipeline.genesys import GenesysClient, auth, build_query_body, clear_token_cache, paging
 
 JOB_ID = "8f1c2b44-0c6e-4b7e-9d55-1d2f0a3b4c5d"
 AGG_JOB_PATH = f"{AGGREGATES_JOBS_PATH}/{JOB_ID}"
@@ -376,8 +375,7 @@ def test_the_invocation_deadline_bounds_the_retry_budget(
 ) -> None:
     # GIVEN a Lambda invocation with 3 s left for retries and a server that keeps failing
     fake.add("POST", AGGREGATES_JOBS_PATH, error_reply(503, "down", "service.unavailable"))
-    client = make_client(fake.base_url, clock, max_attempts=50)
-    client.set_deadline(3.0)
+    client = make_client(fake.base_url, clock, max_attempts=50, time_left_seconds=3.0)
 
     # WHEN / THEN the call gives up before the invocation's time is gone
     with pytest.raises(GenesysUnavailable, match="gave up"):
@@ -782,7 +780,7 @@ def test_pages_stop_at_the_hard_cap(
     fake: FakeGenesys, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN cursors that never repeat and a cap of 3 pages
-    monkeypatch.setattr(genesys_client, "MAX_PAGES", 3)
+    monkeypatch.setattr(paging, "MAX_PAGES", 3)
     counter = iter(range(1000))
     fake.add(
         "GET", LEGACY_RESULTS_PATH, lambda _request: legacy_page(rows(1), after=f"c{next(counter)}")
@@ -927,5 +925,5 @@ def test_no_secret_or_token_in_any_error_or_log_line(
 
 
 def test_token_cache_entries_do_not_show_the_token() -> None:
-    cached = genesys_client._CachedToken("token-LEAKY", 1.0)
+    cached = auth.CachedToken("token-LEAKY", 1.0)
     assert "token-LEAKY" not in repr(cached)

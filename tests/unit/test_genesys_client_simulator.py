@@ -18,7 +18,7 @@ from usage_pipeline.errors import (
     PageMalformed,
     PageTruncated,
 )
-from usage_pipeline.genesys_client import GenesysClient, build_query_body, clear_token_cache
+from usage_pipeline.genesys import GenesysClient, build_query_body, clear_token_cache
 from usage_pipeline.secrets import ClientCredentials
 
 TODAY = date(2026, 11, 22)

@@ -16,6 +16,7 @@ from moto import mock_aws
 from usage_pipeline import layout
 from usage_pipeline.errors import RowCountMismatch
 from usage_pipeline.land import land_run
+from usage_pipeline.state import RunState, to_json
 from usage_pipeline.transform import transform_run
 
 BUCKET = "source-bucket"
@@ -23,7 +24,11 @@ CRAWLER = "usage-crawler"
 GROUPING = "httpmethod_oauthclientid_templateuri"
 LANDED_AT = "2026-11-22T01:41:07Z"
 NOW = datetime(2026, 11, 22, 1, 41, 30, tzinfo=UTC)
-EXECUTION = {"id": "arn:aws:states:eu-west-1:123456789012:execution:m:e", "name": "e"}
+EXECUTION = {
+    "id": "arn:aws:states:eu-west-1:123456789012:execution:m:e",
+    "name": "e",
+    "startTime": "2026-11-22T01:40:00Z",
+}
 
 
 @pytest.fixture
@@ -96,27 +101,33 @@ def _stage_run(
     )
     return {
         "runId": run_id,
+        "execution": EXECUTION,
         "query": query,
-        "job": {"api": "aggregates", "id": f"job-{run_id}"},
+        "job": {
+            "api": "aggregates",
+            "id": f"job-{run_id}",
+            "state": "complete",
+            "status": "Succeeded",
+            "polls": 1,
+            "submittedAt": "2026-11-22T01:40:01Z",
+            "message": None,
+        },
+        "wait": {"seconds": 0},
         "raw": raw,
-        "staged": staged,
+        "staged": to_json(staged),
     }
 
 
 def _land(s3: Any, glue: Any, state: dict[str, Any]) -> dict[str, Any]:
-    return land_run(
+    landed = land_run(
         s3_client=s3,
         glue_client=glue,
         bucket=BUCKET,
-        run_id=state["runId"],
-        query=state["query"],
-        job=state["job"],
-        raw=state["raw"],
-        staged=state["staged"],
-        execution=EXECUTION,
+        state=RunState.from_json(state),
         crawler_name=CRAWLER,
         now=NOW,
     )
+    return to_json(landed)
 
 
 def _usage(s3: Any, prefix: str = "usage/") -> dict[str, bytes]:
@@ -301,12 +312,7 @@ def test_crawler_errors_other_than_running_are_raised(aws: Any, tmp_path: Path) 
             s3_client=s3,
             glue_client=glue,
             bucket=BUCKET,
-            run_id="run-y",
-            query=state["query"],
-            job=state["job"],
-            raw=state["raw"],
-            staged=state["staged"],
-            execution=EXECUTION,
+            state=RunState.from_json(state),
             crawler_name="missing",
             now=NOW,
         )
@@ -353,3 +359,20 @@ def test_first_landing_works_when_missing_objects_read_as_access_denied(
     # THEN it lands instead of failing on the manifest it checked for
     assert landed["alreadyLanded"] is False
     assert landed["rows"] == 1
+
+
+def test_a_missing_staging_index_is_a_row_count_mismatch_in_the_land_roles_view(
+    aws: Any, tmp_path: Path
+) -> None:
+    # GIVEN a staged run whose index is gone, seen as the land role sees S3 (AccessDenied on a
+    # missing object, as AWS answers a role whose ListBucket is limited to prefixes)
+    s3, glue = aws
+    day = date(2026, 11, 20)
+    state = _stage_run(s3, tmp_path, "run-gone", _query(day, 1), [_entity(day, "c1", 3)])
+    s3.delete_object(Bucket=BUCKET, Key=state["staged"]["indexKey"])
+
+    # WHEN / THEN land fails with the documented error and lands nothing
+    with pytest.raises(RowCountMismatch, match="no staging index"):
+        _land(_PrefixScopedS3(s3), glue, state)
+    assert _usage(s3) == {}
+    assert _usage(s3, "manifests/") == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from collections.abc import Iterator, Mapping
@@ -15,7 +16,7 @@ from moto import mock_aws
 
 from tests.unit.fake_genesys import FakeClock, FakeGenesys, json_reply, make_client, token_reply
 from usage_pipeline.constants import AGGREGATES_JOBS_PATH, TOKEN_PATH
-from usage_pipeline.genesys_client import JobStatus, Page, clear_token_cache
+from usage_pipeline.genesys import JobStatus, Page, PageCursor, clear_token_cache
 from usage_pipeline.polling import (
     next_wait_seconds,
     poll_job,
@@ -23,6 +24,7 @@ from usage_pipeline.polling import (
     store_pages,
     submit_job,
 )
+from usage_pipeline.state import Job, Raw, from_json, to_json
 
 NOW = datetime(2026, 11, 22, 1, 40, 1, tzinfo=UTC)
 BUCKET = "source-bucket"
@@ -55,11 +57,19 @@ class FakeJobClient:
         self.calls.append(("submit", dict(query)))
         return self.job_id
 
-    def status(self, api: str, job_id: str) -> JobStatus:
-        self.calls.append(("status", api, job_id))
+    def status(self, api: str, job_id: str, *, page_size: int = 1000) -> JobStatus:
+        self.calls.append(("status", api, job_id, page_size))
         return self.statuses.pop(0)
 
-    def iter_pages(self, api: str, job_id: str, page_size: int) -> Iterator[Page]:
+    def iter_pages(
+        self,
+        api: str,
+        job_id: str,
+        page_size: int = 1000,
+        *,
+        start: PageCursor | None = None,
+        first_page: Page | None = None,
+    ) -> Iterator[Page]:
         self.calls.append(("iter_pages", api, job_id, page_size))
         for page in self.pages:
             if self.on_page is not None:
@@ -67,16 +77,25 @@ class FakeJobClient:
             yield page
 
 
-def running_job(polls: int = 0, submitted: datetime = NOW) -> dict[str, Any]:
-    return {
-        "api": "aggregates",
-        "id": "job-1",
-        "state": "running",
-        "status": "Running",
-        "polls": polls,
-        "submittedAt": submitted.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "message": None,
-    }
+def running_job(polls: int = 0, submitted: datetime = NOW) -> Job:
+    return from_json(
+        Job,
+        {
+            "api": "aggregates",
+            "id": "job-1",
+            "state": "running",
+            "status": "Running",
+            "polls": polls,
+            "submittedAt": submitted.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "message": None,
+        },
+    )
+
+
+def poll(client: FakeJobClient, job: Job, **settings: Any) -> tuple[Job, int]:
+    """poll_job's job and wait, as the handler puts them into the state document."""
+    outcome = poll_job(client, job, **settings)
+    return outcome.job, outcome.wait_seconds
 
 
 # --- submit_job -------------------------------------------------------------------------------
@@ -89,8 +108,8 @@ def test_submit_job_returns_the_job_member_of_the_state_document() -> None:
     # WHEN
     job = submit_job(client, QUERY, NOW)
 
-    # THEN
-    assert job == {
+    # THEN the JSON between states is the documented one
+    assert to_json(job) == {
         "api": "aggregates",
         "id": "abc-123",
         "state": "running",
@@ -100,7 +119,7 @@ def test_submit_job_returns_the_job_member_of_the_state_document() -> None:
         "message": None,
     }
     assert client.calls == [("submit", QUERY)]
-    assert json.loads(json.dumps(job)) == job  # it travels in the state payload
+    assert json.loads(json.dumps(to_json(job))) == to_json(job)  # it travels in the state payload
 
 
 def test_submitted_at_is_utc_whatever_the_clocks_zone() -> None:
@@ -112,7 +131,7 @@ def test_submitted_at_is_utc_whatever_the_clocks_zone() -> None:
     job = submit_job(FakeJobClient(), QUERY, plus_two)
 
     # THEN
-    assert job["submittedAt"] == "2026-11-22T01:40:01Z"
+    assert job.submitted_at == "2026-11-22T01:40:01Z"
 
 
 # --- poll_job ---------------------------------------------------------------------------------
@@ -134,12 +153,12 @@ def test_a_running_job_waits_longer_after_each_poll() -> None:
     job = running_job()
 
     # WHEN
-    job, first_wait = poll_job(client, job, now=NOW + timedelta(seconds=2), **POLL_SETTINGS)
-    job, second_wait = poll_job(client, job, now=NOW + timedelta(seconds=6), **POLL_SETTINGS)
+    job, first_wait = poll(client, job, now=NOW + timedelta(seconds=2), **POLL_SETTINGS)
+    job, second_wait = poll(client, job, now=NOW + timedelta(seconds=6), **POLL_SETTINGS)
 
     # THEN
     assert (first_wait, second_wait) == (4, 8)
-    assert (job["state"], job["status"], job["polls"], job["message"]) == (
+    assert (job.state, job.status, job.polls, job.message) == (
         "running",
         "Running",
         2,
@@ -152,16 +171,16 @@ def test_a_rate_limited_status_call_waits_retry_after_and_stays_running() -> Non
     client = FakeJobClient(statuses=[JobStatus("running", None, retry_after_seconds=12.2)])
 
     # WHEN
-    job, wait = poll_job(client, running_job(polls=3), now=NOW, **POLL_SETTINGS)
+    job, wait = poll(client, running_job(polls=3), now=NOW, **POLL_SETTINGS)
 
     # THEN the last known status is kept and the wait is rounded up
     assert wait == 13
-    assert (job["state"], job["status"], job["polls"]) == ("running", "Running", 4)
+    assert (job.state, job.status, job.polls) == ("running", "Running", 4)
 
 
 def test_a_zero_retry_after_still_waits_a_second() -> None:
     client = FakeJobClient(statuses=[JobStatus("running", None, retry_after_seconds=0.0)])
-    assert poll_job(client, running_job(), now=NOW, **POLL_SETTINGS)[1] == 1
+    assert poll(client, running_job(), now=NOW, **POLL_SETTINGS)[1] == 1
 
 
 @pytest.mark.parametrize(
@@ -172,11 +191,11 @@ def test_a_job_still_running_after_the_timeout_is_timed_out(status: JobStatus) -
     client = FakeJobClient(statuses=[status])
 
     # WHEN
-    job, _wait = poll_job(client, running_job(), now=NOW + timedelta(seconds=3601), **POLL_SETTINGS)
+    job, _wait = poll(client, running_job(), now=NOW + timedelta(seconds=3601), **POLL_SETTINGS)
 
     # THEN
-    assert job["state"] == "timed_out"
-    assert job["message"] == (
+    assert job.state == "timed_out"
+    assert job.message == (
         "Genesys aggregates job job-1 was not complete 3601s after it was submitted "
         "(limit 3600s); last status Running"
     )
@@ -184,14 +203,14 @@ def test_a_job_still_running_after_the_timeout_is_timed_out(status: JobStatus) -
 
 def test_a_job_at_exactly_the_timeout_keeps_running() -> None:
     client = FakeJobClient(statuses=[JobStatus("running", "Running")])
-    job, _ = poll_job(client, running_job(), now=NOW + timedelta(seconds=3600), **POLL_SETTINGS)
-    assert job["state"] == "running"
+    job, _ = poll(client, running_job(), now=NOW + timedelta(seconds=3600), **POLL_SETTINGS)
+    assert job.state == "running"
 
 
 def test_a_job_that_completed_after_the_timeout_is_still_used() -> None:
     client = FakeJobClient(statuses=[JobStatus("complete", "Succeeded")])
-    job, wait = poll_job(client, running_job(), now=NOW + timedelta(hours=5), **POLL_SETTINGS)
-    assert (job["state"], job["status"], job["message"], wait) == ("complete", "Succeeded", None, 0)
+    job, wait = poll(client, running_job(), now=NOW + timedelta(hours=5), **POLL_SETTINGS)
+    assert (job.state, job.status, job.message, wait) == ("complete", "Succeeded", None, 0)
 
 
 @pytest.mark.parametrize(
@@ -217,10 +236,10 @@ def test_a_failed_or_cancelled_job_carries_the_apis_message(
     client = FakeJobClient(statuses=[status])
 
     # WHEN
-    job, wait = poll_job(client, running_job(), now=NOW, **POLL_SETTINGS)
+    job, wait = poll(client, running_job(), now=NOW, **POLL_SETTINGS)
 
     # THEN
-    assert (job["state"], job["message"], wait) == (state, message, 0)
+    assert (job.state, job.message, wait) == (state, message, 0)
 
 
 def test_poll_job_does_not_change_the_job_it_was_given() -> None:
@@ -243,8 +262,8 @@ def s3_client() -> Iterator[Any]:
         yield client
 
 
-def complete_job() -> dict[str, Any]:
-    return {**running_job(polls=4), "state": "complete", "status": "Succeeded"}
+def complete_job() -> Job:
+    return dataclasses.replace(running_job(polls=4), state="complete", status="Succeeded")
 
 
 def stored_objects(s3_client: Any) -> dict[str, bytes]:
@@ -265,7 +284,7 @@ def test_store_pages_writes_each_page_exactly_as_received_gzipped(s3_client: Any
     )
 
     # THEN
-    assert raw == {"prefix": f"raw/run={RUN_ID}/", "pages": 3, "rows": 7}
+    assert raw == Raw(prefix=f"raw/run={RUN_ID}/", pages=3, rows=7)
     objects = stored_objects(s3_client)
     assert sorted(objects) == [
         f"raw/run={RUN_ID}/page-00001.json.gz",
@@ -323,7 +342,7 @@ def test_store_pages_is_idempotent_on_retry(s3_client: Any) -> None:
 
     # THEN the same keys hold the same bytes
     assert stored_objects(s3_client) == first
-    assert raw["pages"] == 2
+    assert raw.pages == 2
 
 
 def test_store_pages_refuses_a_job_that_is_not_complete(s3_client: Any) -> None:
@@ -365,23 +384,31 @@ def test_submit_poll_and_store_with_the_real_client(s3_client: Any) -> None:
             job_path,
             json_reply(200, {"queryStatus": "Running"}),
             json_reply(200, page_1),
-            json_reply(200, page_1),
             json_reply(200, page_2),
         )
         client = make_client(fake.base_url, clock)
 
         # WHEN
         job = submit_job(client, QUERY, NOW)
-        job, wait = poll_job(client, job, now=NOW + timedelta(seconds=2), **POLL_SETTINGS)
-        assert (job["state"], wait) == ("running", 4)
-        job, wait = poll_job(client, job, now=NOW + timedelta(seconds=6), **POLL_SETTINGS)
+        job, wait = poll(client, job, now=NOW + timedelta(seconds=2), **POLL_SETTINGS)
+        assert (job.state, wait) == ("running", 4)
+        done = poll_job(client, job, now=NOW + timedelta(seconds=6), **POLL_SETTINGS)
+        job, wait = done.job, done.wait_seconds
         raw = store_pages(
-            client, job, s3_client=s3_client, bucket=BUCKET, run_id=RUN_ID, page_size=1000
+            client,
+            job,
+            s3_client=s3_client,
+            bucket=BUCKET,
+            run_id=RUN_ID,
+            page_size=1000,
+            first_page=done.first_page,
         )
+        page_requests = fake.calls("GET", job_path)
 
-    # THEN
-    assert (job["state"], job["status"], job["polls"], wait) == ("complete", "Succeeded", 2, 0)
-    assert raw == {"prefix": f"raw/run={RUN_ID}/", "pages": 2, "rows": 3}
+    # THEN the status answer that found the job complete was stored as page 1: one GET per page
+    assert (job.state, job.status, job.polls, wait) == ("complete", "Succeeded", 2, 0)
+    assert raw == Raw(prefix=f"raw/run={RUN_ID}/", pages=2, rows=3)
+    assert len(page_requests) == 3  # Running, page 1 (the status call), page 2
     stored = stored_objects(s3_client)
     assert json.loads(gzip.decompress(stored[raw_page_key(RUN_ID, 2)])) == page_2
     clear_token_cache()

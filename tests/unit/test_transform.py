@@ -23,6 +23,7 @@ from usage_pipeline.rows import (
     make_rows_normalizer,
     window_periods,
 )
+from usage_pipeline.state import to_json
 from usage_pipeline.transform import (
     PREFETCH_PAGES,
     RowTails,
@@ -323,14 +324,16 @@ def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
     query = _query("legacy", "Day", start, start + timedelta(days=3))
 
     # WHEN transformed
-    staged = transform_run(
-        s3_client=s3,
-        bucket=BUCKET,
-        run_id=RUN_ID,
-        query=query,
-        raw=raw,
-        landed_at=LANDED_AT,
-        tmp_dir=tmp_path,
+    staged = to_json(
+        transform_run(
+            s3_client=s3,
+            bucket=BUCKET,
+            run_id=RUN_ID,
+            query=query,
+            raw=raw,
+            landed_at=LANDED_AT,
+            tmp_dir=tmp_path,
+        )
     )
 
     # THEN all three partitions are staged (the middle one empty), with a matching index
@@ -373,14 +376,16 @@ def test_transform_run_metric_not_asked_has_no_total(s3: Any, tmp_path: Path) ->
     query["metrics"] = ["Status429"]
 
     # WHEN transformed
-    staged = transform_run(
-        s3_client=s3,
-        bucket=BUCKET,
-        run_id=RUN_ID,
-        query=query,
-        raw=_put_raw_pages(s3, pages),
-        landed_at=LANDED_AT,
-        tmp_dir=tmp_path,
+    staged = to_json(
+        transform_run(
+            s3_client=s3,
+            bucket=BUCKET,
+            run_id=RUN_ID,
+            query=query,
+            raw=_put_raw_pages(s3, pages),
+            landed_at=LANDED_AT,
+            tmp_dir=tmp_path,
+        )
     )
 
     # THEN its total is null (unknown), not 0

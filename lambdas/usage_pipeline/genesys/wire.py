@@ -1,0 +1,99 @@
+"""Genesys Cloud's wire names for the two Usage APIs (docs/contracts.md section 1) in one place.
+
+Request bodies, the ``queryStatus`` values and what they mean, and how Genesys words its errors.
+Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any, Final
+
+from usage_pipeline import constants as c
+
+# queryStatus of both APIs (lower-cased) -> the normalized job state (docs/contracts.md section 3).
+QUERY_STATUS_TO_STATE: Final = {
+    "queued": c.JOB_RUNNING,
+    "running": c.JOB_RUNNING,
+    "succeeded": c.JOB_COMPLETE,
+    "complete": c.JOB_COMPLETE,
+    "failed": c.JOB_FAILED,
+    "cancelled": c.JOB_CANCELLED,
+}
+# The member of the submit answer that names the job, per API.
+JOB_ID_MEMBER: Final = {c.API_AGGREGATES: "id", c.API_LEGACY: "executionId"}
+SUBMIT_PATH: Final = {c.API_AGGREGATES: c.AGGREGATES_JOBS_PATH, c.API_LEGACY: c.LEGACY_QUERY_PATH}
+# Error messages quote at most this much of the API's own message.
+MAX_MESSAGE_CHARS: Final = 500
+# Members of an error body that hold the server's explanation (API host, then OAuth login host).
+_MESSAGE_MEMBERS: Final = ("message", "error_description", "description", "error")
+
+
+def known_api(api: str) -> str:
+    if api not in c.APIS:
+        raise ValueError(f"api {api!r} is not one of {', '.join(c.APIS)}")
+    return api
+
+
+def build_query_body(query: Mapping[str, Any]) -> dict[str, Any]:
+    """The POST body for the query's API, from a normalized query (docs/contracts.md section 2)."""
+    api = known_api(str(query.get("api", c.DEFAULT_API)))
+    start = date.fromisoformat(str(query["start"]))
+    end = date.fromisoformat(str(query["end"]))  # exclusive
+    if end <= start:
+        raise ValueError(f"query end {end} is not after start {start}")
+    return {
+        "interval": api_interval(api, start, end),
+        "granularity": str(query.get("granularity", c.DEFAULT_GRANULARITY)),
+        "groupBy": [api_dimension(api, name) for name in query.get("groupBy", ())],
+        "metrics": list(query.get("metrics", c.METRICS)),
+    }
+
+
+def api_interval(api: str, start: date, end_exclusive: date) -> str:
+    if api == c.API_AGGREGATES:
+        # The aggregates API reads both ends as inclusive: stop at the last second of the last day.
+        last_day = end_exclusive - timedelta(days=1)
+        return f"{start.isoformat()}T00:00:00Z/{last_day.isoformat()}T23:59:59Z"
+    return f"{start.isoformat()}T00:00:00Z/{end_exclusive.isoformat()}T00:00:00Z"
+
+
+def api_dimension(api: str, name: str) -> str:
+    # The normalized query already uses the API's spelling; map case-insensitively to be sure.
+    for dimension in c.GROUP_BY_BY_API[api]:
+        if dimension.lower() == str(name).lower():
+            return dimension
+    raise ValueError(f"groupBy {name!r} is not a dimension of the {api} API")
+
+
+def job_state(query_status: object) -> str | None:
+    """The normalized state of a ``queryStatus`` value, or None when Genesys sent an unknown one."""
+    if not isinstance(query_status, str):
+        return None
+    return QUERY_STATUS_TO_STATE.get(query_status.lower())
+
+
+def failure_message(document: Mapping[str, Any]) -> str | None:
+    """The API's reason for a failed job: aggregates ``errorBody.message``, legacy ``message``."""
+    error_body = document.get("errorBody")
+    if isinstance(error_body, dict) and isinstance(error_body.get("message"), str):
+        return str(error_body["message"])[:MAX_MESSAGE_CHARS]
+    if isinstance(document.get("message"), str):
+        return str(document["message"])[:MAX_MESSAGE_CHARS]
+    return None
+
+
+def error_message(body: bytes, fallback: str) -> str:
+    """The server's own explanation in an error body, or ``fallback`` (the HTTP reason)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return fallback
+    if isinstance(document, dict):
+        for member in _MESSAGE_MEMBERS:
+            candidate = document.get(member)
+            if isinstance(candidate, str) and candidate:
+                return candidate
+    return fallback
