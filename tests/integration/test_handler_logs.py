@@ -21,9 +21,9 @@ def test_every_handler_log_line_is_json_with_the_run_id_retry_warnings_included(
     log_file = tmp_path / "handlers.log"
 
     # WHEN the local run executes the pipeline
+    arguments = ["--quiet", "--fault", "rate-limit:count=2", "--log-file", str(log_file)]
     completed = subprocess.run(
-        [sys.executable, "-m", "local.run", "--quiet", "--fault", "rate-limit:count=2"]
-        + ["--log-file", str(log_file)],
+        [sys.executable, "-m", "local.run", *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
