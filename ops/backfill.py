@@ -26,11 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lambdas"))
 
 from usage_pipeline import constants as c
 from usage_pipeline.errors import InvalidInput
-from usage_pipeline.query import (
-    align_to_periods,
-    next_period_start,
-    normalize_query,
-)
+from usage_pipeline.periods import align_to_periods, next_period_start
+from usage_pipeline.query import normalize_query
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 # Step Functions execution names: at most 80 characters of [A-Za-z0-9-_].

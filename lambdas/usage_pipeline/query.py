@@ -11,48 +11,25 @@ retried execution can pass the same date and normalize to the same query.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from usage_pipeline import constants as c
 from usage_pipeline.constants import grouping_token
 from usage_pipeline.errors import InvalidInput
+from usage_pipeline.intervals import INTERVAL_FORMS, parse_interval
+from usage_pipeline.periods import align_to_periods, format_interval, period_start, period_starts
+from usage_pipeline.refusals import refuse, wrong_type
 
 DEFAULT_INTERVAL_DESCRIPTION = "no interval given: the previous UTC day"
 # The longest accepted form (two date-times with nanosecond fractions and offsets) is 71 characters.
 MAX_INTERVAL_LENGTH = 100
-# Error messages end up in a Step Functions cause (at most 32 KiB); huge values are shown clipped.
-MAX_SHOWN_LENGTH = 300
-
 ALLOWED_FIELDS = ("api", "granularity", "groupBy", "interval", "metrics")
 UNSUPPORTED_FIELDS_NOTE = (
     "filters and sortBy are deliberately not supported: a partition must hold the whole "
     "organization's usage"
-)
-INTERVAL_FORMS = (
-    "an interval as YYYY-MM-DD (that day), YYYY-MM (that month), or START/END (end exclusive) "
-    "where both are YYYY-MM-DD dates, both YYYY-MM months, or both ISO date-times at UTC midnight "
-    "with Z or an offset (e.g. 2026-10-01T00:00:00Z/2026-11-01T00:00:00+00:00)"
-)
-WHOLE_DAYS_NOTE = "Genesys counts whole UTC days, so date-times must fall on UTC midnight"
-_JSON_TYPE_NAMES: tuple[tuple[type | tuple[type, ...], str], ...] = (
-    (type(None), "null"),
-    (bool, "boolean"),
-    ((int, float), "number"),
-    (str, "string"),
-    (list, "array"),
-    (dict, "object"),
-)
-
-# [0-9] rather than \d: \d also matches non-ASCII digits such as '٢'.
-_DATE = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
-_DATE_RE = re.compile(_DATE)
-_YEAR_MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")
-_DATE_TIME_RE = re.compile(
-    _DATE + r"T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})"
 )
 
 
@@ -165,90 +142,11 @@ def partition_dates(query: NormalizedQuery | Mapping[str, Any]) -> list[str]:
     return [day.isoformat() for day in periods(query)]
 
 
-def format_interval(start: date, end: date) -> str:
-    """The normalized, end-exclusive interval string: ``<start>T00:00:00Z/<end>T00:00:00Z``."""
-    return f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T00:00:00Z"
-
-
-def period_start(day: date, granularity: str) -> date:
-    """The first day of the period holding ``day``: itself, its ISO week's Monday, or the 1st."""
-    if granularity == "Week":
-        return day - timedelta(days=day.weekday())
-    if granularity == "Month":
-        return day.replace(day=1)
-    return day
-
-
-def next_period_start(day: date, granularity: str) -> date:
-    """The first day of the period after the one starting on ``day`` (a period start)."""
-    if granularity == "Week":
-        return day + timedelta(days=7)
-    if granularity == "Month":
-        return _first_of_next_month(day)
-    return day + timedelta(days=1)
-
-
-def align_to_periods(start: date, end: date, granularity: str) -> tuple[date, date]:
-    """Widen [start, end) outward to whole periods, so a Week/Month row means the whole period."""
-    aligned_start = period_start(start, granularity)
-    last_period = period_start(end - timedelta(days=1), granularity)
-    return aligned_start, next_period_start(last_period, granularity)
-
-
-def period_starts(start: date, end: date, granularity: str) -> list[date]:
-    """The first day of each period from ``start`` (a period start) up to ``end`` (exclusive)."""
-    starts = []
-    day = start
-    while day < end:
-        starts.append(day)
-        day = next_period_start(day, granularity)
-    return starts
-
-
 def _as_query(query: NormalizedQuery | Mapping[str, Any]) -> NormalizedQuery:
     return query if isinstance(query, NormalizedQuery) else NormalizedQuery.from_dict(query)
 
 
-def _first_of_next_month(day: date) -> date:
-    if day.month == 12:
-        return date(day.year + 1, 1, 1)
-    return date(day.year, day.month + 1, 1)
-
-
 # --- Refusals ----------------------------------------------------------------------------------
-
-
-def _refuse(field: str, value: object, allowed: str) -> InvalidInput:
-    """Build the error; values too long for a Step Functions cause are shown clipped."""
-    return InvalidInput(_clip(field), _shown(value), allowed)
-
-
-def _shown(value: object) -> object:
-    if isinstance(value, str):
-        if len(value) <= MAX_SHOWN_LENGTH:
-            return value
-        return f"{value[:MAX_SHOWN_LENGTH]}... ({len(value)} characters)"
-    text = repr(value)
-    if len(text) <= MAX_SHOWN_LENGTH:
-        return value
-    return f"{text[:MAX_SHOWN_LENGTH]}... ({len(text)} characters)"
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_SHOWN_LENGTH else f"{text[:MAX_SHOWN_LENGTH]}..."
-
-
-def json_type_name(value: object) -> str:
-    """The JSON name of a value's type, as the operator wrote it in the execution input."""
-    # bool is checked before int: True is an int in Python but a boolean in JSON.
-    for python_type, json_name in _JSON_TYPE_NAMES:
-        if isinstance(value, python_type):
-            return json_name
-    return type(value).__name__
-
-
-def _wrong_type(field: str, value: object, expected: str, allowed: str) -> InvalidInput:
-    return _refuse(field, value, f"expected {expected}, got {json_type_name(value)}; {allowed}")
 
 
 # --- Top level ---------------------------------------------------------------------------------
@@ -258,7 +156,7 @@ def _input_object(raw_input: object) -> dict[str, Any]:
     if raw_input is None:
         return {}
     if not isinstance(raw_input, dict):
-        raise _wrong_type(
+        raise wrong_type(
             "input",
             raw_input,
             "a JSON object",
@@ -274,7 +172,7 @@ def _refuse_unknown_fields(fields: Mapping[Any, Any]) -> None:
             continue
         field = key if isinstance(key, str) else repr(key)
         hint = _case_hint(key, ALLOWED_FIELDS)
-        raise _refuse(
+        raise refuse(
             field,
             fields[key],
             f"unknown field{hint}; allowed fields: {', '.join(ALLOWED_FIELDS)}; "
@@ -300,10 +198,10 @@ def _choice(fields: Mapping[str, Any], field: str, choices: tuple[str, ...], def
         return default
     value = fields[field]
     if not isinstance(value, str):
-        raise _wrong_type(field, value, "a string", allowed)
+        raise wrong_type(field, value, "a string", allowed)
     match = _match_name(value, choices)
     if match is None:
-        raise _refuse(field, value, allowed)
+        raise refuse(field, value, allowed)
     return match
 
 
@@ -342,8 +240,8 @@ def _group_by(fields: Mapping[str, Any], api: str) -> tuple[str, ...]:
         elsewhere = [other for other in c.APIS if other != api and _in_api(entry, other)]
         if elsewhere:
             reason = f"{entry} is a dimension of the {elsewhere[0]} API, not of the {api} API; "
-            return _refuse(entry_field, entry, reason + allowed)
-        return _refuse(entry_field, entry, allowed)
+            return refuse(entry_field, entry, reason + allowed)
+        return refuse(entry_field, entry, allowed)
 
     return _canonical_names(requested, "groupBy", dimensions, allowed, refuse_missing)
 
@@ -362,24 +260,24 @@ def _metrics(fields: Mapping[str, Any]) -> tuple[str, ...]:
     requested = _string_list(fields["metrics"], "metrics", allowed)
     if not requested:
         # An empty list would ask for rows without counts; omitting the field asks for all of them.
-        raise _refuse("metrics", requested, allowed)
+        raise refuse("metrics", requested, allowed)
     return _canonical_names(
         requested,
         "metrics",
         c.METRICS,
         allowed,
-        lambda field, entry: _refuse(field, entry, allowed),
+        lambda field, entry: refuse(field, entry, allowed),
     )
 
 
 def _string_list(value: object, field: str, allowed: str) -> list[str]:
     if not isinstance(value, list):
-        raise _wrong_type(field, value, "an array of strings", allowed)
+        raise wrong_type(field, value, "an array of strings", allowed)
     if len(value) > c.MAX_ARRAY_ENTRIES:
-        raise _refuse(field, value, f"{len(value)} entries is too many; {allowed}")
+        raise refuse(field, value, f"{len(value)} entries is too many; {allowed}")
     for index, entry in enumerate(value):
         if not isinstance(entry, str):
-            raise _wrong_type(f"{field}[{index}]", entry, "a string", allowed)
+            raise wrong_type(f"{field}[{index}]", entry, "a string", allowed)
     return value
 
 
@@ -398,7 +296,7 @@ def _canonical_names(
         if name is None:
             raise refuse_unknown(entry_field, entry)
         if name in seen:
-            raise _refuse(
+            raise refuse(
                 entry_field, entry, f"duplicate of {field}[{seen[name]}] ({name}); {allowed}"
             )
         seen[name] = index
@@ -417,114 +315,15 @@ def _interval(fields: Mapping[str, Any], today: date) -> tuple[date, date, str]:
         return yesterday, today, shown
     value = fields["interval"]
     if not isinstance(value, str):
-        raise _wrong_type("interval", value, "a string", INTERVAL_FORMS)
+        raise wrong_type("interval", value, "a string", INTERVAL_FORMS)
     if len(value) > MAX_INTERVAL_LENGTH:
-        raise _refuse(
+        raise refuse(
             "interval", value, f"at most {MAX_INTERVAL_LENGTH} characters; {INTERVAL_FORMS}"
         )
-    start, end = _parse_interval(value)
+    start, end = parse_interval(value)
     if end <= start:
-        raise _refuse("interval", value, f"the end must be after the start; {INTERVAL_FORMS}")
+        raise refuse("interval", value, f"the end must be after the start; {INTERVAL_FORMS}")
     return start, end, value
-
-
-def _parse_interval(value: str) -> tuple[date, date]:
-    if value.count("/") == 0:
-        return _parse_single(value)
-    if value.count("/") > 1:
-        raise _refuse("interval", value, INTERVAL_FORMS)
-    first, second = value.split("/")
-    for parse in (_parse_date, _parse_year_month_start, _parse_midnight):
-        start = parse(first, value)
-        if start is not None:
-            end = parse(second, value)
-            if end is None:
-                # Both ends must have the same form: mixing them would be read in different units.
-                allowed = f"both ends must have the same form; {INTERVAL_FORMS}"
-                raise _refuse("interval", value, allowed)
-            return start, end
-    raise _refuse("interval", value, INTERVAL_FORMS)
-
-
-def _parse_single(value: str) -> tuple[date, date]:
-    day = _parse_date(value, value)
-    if day is not None:
-        if day == date.max:
-            raise _refuse("interval", value, f"{value} is out of range; {INTERVAL_FORMS}")
-        return day, day + timedelta(days=1)
-    month = _parse_year_month_start(value, value)
-    if month is not None:
-        return month, _first_of_next_month(month)
-    raise _refuse("interval", value, INTERVAL_FORMS)
-
-
-def _parse_date(text: str, interval: str) -> date | None:
-    """A YYYY-MM-DD date; None if ``text`` is another form; refused if not a calendar date."""
-    match = _DATE_RE.fullmatch(text)
-    if match is None:
-        return None
-    year, month, day = (int(part) for part in match.groups())
-    return _calendar_date(year, month, day, text, interval)
-
-
-def _parse_year_month_start(text: str, interval: str) -> date | None:
-    """The 1st of a YYYY-MM month; None if ``text`` is another form."""
-    match = _YEAR_MONTH_RE.fullmatch(text)
-    if match is None:
-        return None
-    year, month = (int(part) for part in match.groups())
-    start = _calendar_date(year, month, 1, text, interval)
-    if year == date.max.year and month == 12:
-        # The month's end (exclusive) would be in year 10000, which Python cannot represent.
-        raise _refuse("interval", interval, f"{text} is out of range; {INTERVAL_FORMS}")
-    return start
-
-
-def _parse_midnight(text: str, interval: str) -> date | None:
-    """An ISO date-time with Z or an offset, converted to UTC; it must be exactly UTC midnight."""
-    match = _DATE_TIME_RE.fullmatch(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
-    fraction, zone = match.group(7) or "0", match.group(8)
-    day_part = _calendar_date(year, month, day, text, interval)
-    try:
-        moment = datetime(
-            day_part.year,
-            day_part.month,
-            day_part.day,
-            hour,
-            minute,
-            second,
-            tzinfo=parse_utc_offset(zone),
-        ).astimezone(UTC)
-    except (ValueError, OverflowError) as error:
-        allowed = f"{text} is not a valid date-time ({error}); {INTERVAL_FORMS}"
-        raise _refuse("interval", interval, allowed) from error
-    if int(fraction) != 0 or moment.time() != datetime.min.time():
-        in_utc = f"{moment:%Y-%m-%dT%H:%M:%S}Z"
-        raise _refuse("interval", interval, f"{text} is {in_utc} in UTC; {WHOLE_DAYS_NOTE}")
-    return moment.date()
-
-
-def parse_utc_offset(zone: str) -> timezone:
-    """``Z``, ``+HH:MM`` or ``-HH:MM`` as a timezone; ValueError if out of range."""
-    if zone == "Z":
-        return UTC
-    sign = 1 if zone[0] == "+" else -1
-    hours, minutes = int(zone[1:3]), int(zone[4:6])
-    if hours > 23 or minutes > 59:
-        raise ValueError(f"the offset {zone} is out of range (-23:59 to +23:59)")
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
-
-
-def _calendar_date(year: int, month: int, day: int, text: str, interval: str) -> date:
-    try:
-        return date(year, month, day)
-    except ValueError as error:
-        raise _refuse(
-            "interval", interval, f"{text} is not a calendar date ({error}); {INTERVAL_FORMS}"
-        ) from error
 
 
 # --- Window limits -----------------------------------------------------------------------------
@@ -534,7 +333,7 @@ def _check_window(api: str, start: date, end: date, today: date, shown: str) -> 
     """Refuse a requested [start, end) that Genesys cannot answer completely."""
     # end > start, so this also refuses a start on or after today.
     if end > today:
-        raise _refuse(
+        raise refuse(
             "interval",
             shown,
             f"the end must be on or before {today.isoformat()} (today, UTC; end exclusive): "
@@ -543,7 +342,7 @@ def _check_window(api: str, start: date, end: date, today: date, shown: str) -> 
         )
     oldest = today - timedelta(days=c.MAX_LOOKBACK_DAYS)
     if start < oldest:
-        raise _refuse(
+        raise refuse(
             "interval",
             shown,
             f"the start must be on or after {oldest.isoformat()}: Genesys keeps usage for "
@@ -551,7 +350,7 @@ def _check_window(api: str, start: date, end: date, today: date, shown: str) -> 
         )
     days = (end - start).days
     if api == c.API_AGGREGATES and days > c.MAX_AGGREGATES_DAYS:
-        raise _refuse(
+        raise refuse(
             "interval",
             shown,
             f"{days} days is too long: the aggregates API answers at most {c.MAX_AGGREGATES_DAYS} "
@@ -567,7 +366,7 @@ def _check_aligned_window(
     aligned = f"aligned to whole {unit}s the interval is {start}/{end} (end exclusive)"
     if end > today:
         last_period = period_start(end - timedelta(days=1), granularity)
-        raise _refuse(
+        raise refuse(
             "interval",
             shown,
             f"{aligned}, but the {unit} starting {last_period.isoformat()} is not complete until "

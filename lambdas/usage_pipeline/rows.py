@@ -25,7 +25,7 @@ from usage_pipeline.constants import (
     ROW_STRING_COLUMNS,
 )
 from usage_pipeline.errors import RowInvalid
-from usage_pipeline.query import next_period_start, period_start
+from usage_pipeline.periods import next_period_start, period_start
 
 Row = dict[str, Any]
 # raw rows of one page -> normalized rows, in order.

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 
 from usage_pipeline.errors import InvalidInput
-from usage_pipeline.query import parse_utc_offset
+from usage_pipeline.intervals import parse_utc_offset
 
 RUN_ID_HASH_LENGTH = 8
 START_TIME_FORM = (

@@ -10,9 +10,9 @@ import pytest
 
 from usage_pipeline import constants as c
 from usage_pipeline.errors import InvalidInput
+from usage_pipeline.periods import align_to_periods
 from usage_pipeline.query import (
     NormalizedQuery,
-    align_to_periods,
     normalize_query,
     parse_query,
     partition_dates,
