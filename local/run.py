@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from local.athena_local import format_table, run_query
+from local.genesys_simulator.faults import FAULT_KINDS
 from local.pipeline import DEFAULT_TEMPLATE, ExecutionReport, LocalPipeline
 
 TOP_429_QUERY = "top-10-oauth-clients-by-429"
@@ -63,9 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KIND[:k=v,...]",
-        help="switch a simulator fault on before the executions (rate-limit, server-error, "
-        "bad-credentials, job-failed, job-cancelled, job-stuck, malformed-page, truncated-page, "
-        "cursor-loop, slow)",
+        help="switch a simulator fault on before the executions: " + ", ".join(FAULT_KINDS),
     )
     parser.add_argument("--keep", type=Path, help="copy the whole source bucket to this folder")
     parser.add_argument("--quiet", action="store_true", help="print only the outcome lines")
