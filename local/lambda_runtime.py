@@ -5,15 +5,22 @@ imports the function's handler (`handlers.poll_status.handler`, exactly as the t
 calls it with the function's environment and a Lambda-like context, and reports an exception the
 way Lambda does (`X-Amz-Function-Error` and an `errorType`/`errorMessage` payload), so the
 definition's Retry and Catch see the same error names they would see in AWS.
+
+Lambda's time rules hold too: `get_remaining_time_in_millis` counts down from the function's
+timeout, and an invocation that runs past it is stopped and fails with "Task timed out after N
+seconds" (error `Sandbox.Timedout`, as Lambda reports it), so the definition's Retry and Catch
+act on it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import json
 import os
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -49,7 +56,23 @@ def _load_handler(handler: str) -> Callable[[Any, Any], Any]:
     return function
 
 
-def _context_for(spec: LambdaSpec) -> SimpleNamespace:
+# The error a timed-out invocation reports to the state machine, as Lambda's current runtimes do.
+# (A function's error cannot carry a ``States.`` name: Step Functions, and moto, turn one into
+# States.Runtime. ``States.Timeout`` comes from the task's own TimeoutSeconds instead.)
+TIMEOUT_ERROR = "Sandbox.Timedout"
+# How long a stopped handler thread gets to unwind before it is abandoned.
+_STOP_GRACE_SECONDS = 10.0
+
+
+class SandboxStopped(BaseException):
+    """Raised inside a handler that outlived its timeout, as Lambda stops the sandbox.
+
+    A BaseException, so the handler's own ``except Exception`` cannot swallow it.
+    """
+
+
+def _context_for(spec: LambdaSpec, timeout_seconds: float) -> SimpleNamespace:
+    deadline = time.monotonic() + timeout_seconds
     return SimpleNamespace(
         function_name=spec.name,
         function_version="$LATEST",
@@ -58,8 +81,49 @@ def _context_for(spec: LambdaSpec) -> SimpleNamespace:
         aws_request_id=str(uuid.uuid4()),
         log_group_name=f"/aws/lambda/{spec.name}",
         log_stream_name="local",
-        get_remaining_time_in_millis=lambda: spec.timeout * 1000,
+        get_remaining_time_in_millis=lambda: max(0, int((deadline - time.monotonic()) * 1000)),
     )
+
+
+def _stop(thread: threading.Thread) -> None:
+    """Raise SandboxStopped in ``thread`` at its next Python instruction, then wait a little."""
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread.ident), ctypes.py_object(SandboxStopped)
+        )
+    thread.join(_STOP_GRACE_SECONDS)
+
+
+def run_with_timeout(
+    function: Callable[[Any, Any], Any], event: Any, context: Any, timeout_seconds: float
+) -> Any:
+    """``function(event, context)``, stopped after ``timeout_seconds`` as Lambda would stop it."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = function(event, context)
+        except SandboxStopped:
+            outcome["stopped"] = True
+        except BaseException as error:  # handed to the caller, raised there
+            outcome["error"] = error
+
+    worker = threading.Thread(target=target, name="lambda-invocation", daemon=True)
+    worker.start()
+    worker.join(timeout_seconds)
+    if worker.is_alive():
+        _stop(worker)
+        raise LambdaTimeoutError(timeout_seconds)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("result")
+
+
+class LambdaTimeoutError(Exception):
+    """The invocation ran past its function's timeout."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        super().__init__(f"Task timed out after {timeout_seconds:.2f} seconds")
 
 
 def merged_environment(specs: Mapping[str, LambdaSpec]) -> dict[str, str]:
@@ -85,10 +149,13 @@ class InProcessLambdas:
         *,
         env_overrides: Mapping[str, str] | None = None,
         listener: InvocationListener | None = None,
+        timeout_seconds: float | None = None,
     ) -> None:
+        """``timeout_seconds`` lowers every function's timeout (never raises it)."""
         self._by_name = {spec.name: spec for spec in specs.values()}
         self._environment = {**merged_environment(specs), **(env_overrides or {})}
         self._listener = listener
+        self._timeout_override = timeout_seconds
         self._lock = threading.Lock()
         self.invocations: list[tuple[str, str]] = []
 
@@ -141,19 +208,27 @@ class InProcessLambdas:
             if cached is not None:
                 cached()
 
-    def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
-        import time
+    def timeout_of(self, spec: LambdaSpec) -> float:
+        if self._timeout_override is None:
+            return float(spec.timeout)
+        return min(float(spec.timeout), self._timeout_override)
 
+    def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
         spec = self._find(function_name)
         event = json.loads(body) if body else {}
         started = time.monotonic()
+        timeout = self.timeout_of(spec)
         try:
-            result = _load_handler(spec.handler)(event, _context_for(spec))
+            handler = _load_handler(spec.handler)
+            result = run_with_timeout(handler, event, _context_for(spec, timeout), timeout)
         except Exception as error:  # every handler failure becomes a Lambda function error
             response_headers["x-amz-function-error"] = "Unhandled"
-            outcome = type(error).__name__
+            error_type = (
+                TIMEOUT_ERROR if isinstance(error, LambdaTimeoutError) else type(error).__name__
+            )
+            outcome = error_type
             payload = {
-                "errorType": type(error).__name__,
+                "errorType": error_type,
                 "errorMessage": str(error),
                 "stackTrace": traceback.format_tb(error.__traceback__),
             }

@@ -66,6 +66,7 @@ class LocalPipeline:
         today: date | None = None,
         env_overrides: Mapping[str, str] | None = None,
         simulator_options: Mapping[str, Any] | None = None,
+        lambda_timeout_seconds: float | None = None,
     ) -> None:
         self._template_path = template_path
         self._client_id = client_id
@@ -75,6 +76,7 @@ class LocalPipeline:
         self._today = today
         self._env_overrides = dict(env_overrides or {})
         self._simulator_options = dict(simulator_options or {})
+        self._lambda_timeout_seconds = lambda_timeout_seconds
         self._stack: list[Callable[[], None]] = []
         self.simulator: Any = None
         self.resources: ProvisionedPipeline | None = None
@@ -129,7 +131,11 @@ class LocalPipeline:
             "GENESYS_API_URL": self.simulator.base_url,
             **self._env_overrides,
         }
-        self.lambdas = InProcessLambdas(self.resources.lambdas, env_overrides=overrides)
+        self.lambdas = InProcessLambdas(
+            self.resources.lambdas,
+            env_overrides=overrides,
+            timeout_seconds=self._lambda_timeout_seconds,
+        )
         installed = self.lambdas.installed()
         installed.__enter__()
 

@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--history", type=Path, help="write every execution's event history (JSON) to this file"
     )
+    parser.add_argument(
+        "--lambda-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="lower every function's timeout to SECONDS (an invocation that runs past it fails "
+        "with Sandbox.Timedout, as in Lambda)",
+    )
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     parser.add_argument(
         "--log-file", type=Path, help="where the handlers' JSON logs go (default: a temp file)"
@@ -176,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 client_secret=args.client_secret,
                 polls_until_done=args.polls_until_done,
                 env_overrides=_parse_env(args.env),
+                lambda_timeout_seconds=args.lambda_timeout,
             ) as pipeline:
                 resources = pipeline.resources
                 assert resources is not None
