@@ -113,8 +113,13 @@ LAND = FunctionSpec(
         ),
         # Replacing a partition deletes any other object left under its prefix.
         S3Grant("DeleteStalePartitionObjects", "s3:DeleteObject", (rc.USAGE_PREFIX,)),
+        # Land looks up the manifest and the staging index by listing their keys: without List a
+        # missing key reads as AccessDenied, and a missing staging index must fail as
+        # RowCountMismatch (docs/contracts.md section 4).
         S3Grant(
-            "ListPartitionsAndManifests", "s3:ListBucket", (rc.USAGE_PREFIX, rc.MANIFESTS_PREFIX)
+            "ListPartitionsManifestsAndStaging",
+            "s3:ListBucket",
+            (rc.USAGE_PREFIX, rc.MANIFESTS_PREFIX, rc.STAGING_PREFIX),
         ),
     ),
     starts_crawler=True,

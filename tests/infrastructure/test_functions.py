@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Capture, Match, Template
 
 from tests.infrastructure.helpers import (
     as_list,
@@ -191,7 +192,39 @@ def test_land_grants(template_json: dict[str, Any], ids: dict[str, str]) -> None
         *XRAY,
     }
     (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["usage/*", "manifests/*"]}}
+    assert listing["Condition"] == {
+        "StringLike": {"s3:prefix": ["usage/*", "manifests/*", "staging/*"]}
+    }
+
+
+def test_land_may_list_staging_so_a_missing_index_is_a_row_count_mismatch(
+    template: Template, template_json: dict[str, Any], ids: dict[str, str]
+) -> None:
+    # GIVEN the land function's role and what it may list in the source bucket
+    listed = Capture()
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": _role_of(template_json, rc.HANDLER_LAND)}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Action": "s3:ListBucket",
+                                "Resource": {"Fn::GetAtt": [ids["bucket"], "Arn"]},
+                                "Condition": {"StringLike": {"s3:prefix": listed}},
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+    # THEN it covers staging/: land looks the staging index up by listing, so in AWS a missing
+    # index reads as missing (RowCountMismatch), not as AccessDenied.
+    assert f"{rc.STAGING_PREFIX}*" in listed.as_array()
 
 
 def test_no_wildcard_action_in_any_allow_statement(template_json: dict[str, Any]) -> None:
