@@ -53,48 +53,27 @@ class AlarmSpec:
 
 FIVE_MINUTES = Duration.minutes(c.EXECUTION_ALARM_PERIOD_MINUTES)
 ONE_DAY = Duration.hours(c.DAILY_ALARM_PERIOD_HOURS)
-FAILED_RUN = (
-    "Genesys API usage pipeline: {metric} >= {threshold:g} "
-    "(see the execution's failed state and error)"
-)
 
 
 def alarm_table(rate_limited_percent_threshold: float) -> tuple[AlarmSpec, ...]:
     """Every alarm of the stack (the threshold of RateLimited is the deployment's setting)."""
     return (
-        # No executions in a period is normal, hence missing data is not breaching.
-        AlarmSpec(
-            name="ExecutionsFailed",
-            source=Source.STATE_MACHINE,
-            metric="ExecutionsFailed",
-            statistic="Sum",
-            period=FIVE_MINUTES,
-            threshold=1,
-            comparison=Comparison.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            missing_data=MissingData.NOT_BREACHING,
-            description=FAILED_RUN,
-        ),
-        AlarmSpec(
-            name="ExecutionsTimedOut",
-            source=Source.STATE_MACHINE,
-            metric="ExecutionsTimedOut",
-            statistic="Sum",
-            period=FIVE_MINUTES,
-            threshold=1,
-            comparison=Comparison.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            missing_data=MissingData.NOT_BREACHING,
-            description=FAILED_RUN,
-        ),
-        AlarmSpec(
-            name="ExecutionsAborted",
-            source=Source.STATE_MACHINE,
-            metric="ExecutionsAborted",
-            statistic="Sum",
-            period=FIVE_MINUTES,
-            threshold=1,
-            comparison=Comparison.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            missing_data=MissingData.NOT_BREACHING,
-            description=FAILED_RUN,
+        # A failed, timed-out or aborted execution: the same alarm on three of the machine's
+        # metrics. No executions in a period is normal, hence missing data is not breaching.
+        *(
+            AlarmSpec(
+                name=metric,
+                source=Source.STATE_MACHINE,
+                metric=metric,
+                statistic="Sum",
+                period=FIVE_MINUTES,
+                threshold=1,
+                comparison=Comparison.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                missing_data=MissingData.NOT_BREACHING,
+                description="Genesys API usage pipeline: {metric} >= {threshold:g} "
+                "(see the execution's failed state and error)",
+            )
+            for metric in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted")
         ),
         AlarmSpec(
             name="NoRowsLanded",

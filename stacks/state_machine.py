@@ -26,7 +26,11 @@ from usage_pipeline import constants as rc
 
 
 def flow(states: States) -> sfn.IChainable:
-    """SubmitQuery -> WaitForJob -> PollStatus -> JobState -> Transform -> Land -> Done."""
+    """SubmitQuery -> WaitForJob -> PollStatus -> JobState -> Transform -> Land -> Done.
+
+    Any error a task does not retry ends in its Fail state: SubmitQueryFailed, PollStatusFailed,
+    TransformFailed, LandFailed.
+    """
     submit = states.task(fn.SUBMIT_QUERY, takes_execution_input=True)
     wait = states.wait(
         "WaitForJob",
