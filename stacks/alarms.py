@@ -1,6 +1,13 @@
-"""Alarms to an encrypted SNS topic: failed runs, a day without landed rows, rate limiting."""
+"""Alarms to an encrypted SNS topic: failed runs, a day without landed rows, rate limiting.
+
+The alarms are one table (``alarm_table``); adding an alarm is one row there. Custom metric names
+come from ``usage_pipeline.constants``, where the land handler takes them from.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -13,9 +20,100 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks import compliance
 from stacks import constants as c
-from stacks.compliance import acknowledge
 from usage_pipeline import constants as rc
+
+Comparison = cloudwatch.ComparisonOperator
+MissingData = cloudwatch.TreatMissingData
+
+
+class Source(Enum):
+    """Whose metric an alarm watches."""
+
+    STATE_MACHINE = "AWS/States, the state machine"
+    PIPELINE = "the land handler's custom metrics (EMF)"
+    SCHEDULE_DEAD_LETTERS = "AWS/SQS, the schedule's dead-letter queue"
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    name: str  # the construct id: the alarm's logical id derives from it
+    source: Source
+    metric: str
+    statistic: str
+    period: Duration
+    threshold: float
+    comparison: cloudwatch.ComparisonOperator
+    missing_data: cloudwatch.TreatMissingData
+    description: str  # ``{metric}`` and ``{threshold:g}`` are filled in
+    # Only with the daily schedule enabled: without it a quiet day is no problem.
+    needs_schedule: bool = False
+
+
+FIVE_MINUTES = Duration.minutes(c.EXECUTION_ALARM_PERIOD_MINUTES)
+ONE_DAY = Duration.hours(c.DAILY_ALARM_PERIOD_HOURS)
+
+
+def alarm_table(rate_limited_percent_threshold: float) -> tuple[AlarmSpec, ...]:
+    """Every alarm of the stack (the threshold of RateLimited is the deployment's setting)."""
+    return (
+        # A failed, timed-out or aborted execution: the same alarm on three of the machine's
+        # metrics. No executions in a period is normal, hence missing data is not breaching.
+        *(
+            AlarmSpec(
+                name=metric,
+                source=Source.STATE_MACHINE,
+                metric=metric,
+                statistic="Sum",
+                period=FIVE_MINUTES,
+                threshold=1,
+                comparison=Comparison.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                missing_data=MissingData.NOT_BREACHING,
+                description="Genesys API usage pipeline: {metric} >= {threshold:g} "
+                "(see the execution's failed state and error)",
+            )
+            for metric in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted")
+        ),
+        AlarmSpec(
+            name="NoRowsLanded",
+            source=Source.PIPELINE,
+            metric=rc.METRIC_ROWS_LANDED,
+            statistic="Sum",
+            period=ONE_DAY,
+            threshold=1,
+            comparison=Comparison.LESS_THAN_THRESHOLD,
+            # No metric at all means no run landed anything: that is the alarm.
+            missing_data=MissingData.BREACHING,
+            description="No usage rows landed in a day: the daily run did not run, failed, or "
+            "Genesys returned nothing",
+            needs_schedule=True,
+        ),
+        AlarmSpec(
+            name="RateLimited",
+            source=Source.PIPELINE,
+            metric=rc.METRIC_RATE_LIMITED_PERCENT,
+            statistic="Maximum",
+            period=ONE_DAY,
+            threshold=rate_limited_percent_threshold,
+            comparison=Comparison.GREATER_THAN_THRESHOLD,
+            missing_data=MissingData.NOT_BREACHING,
+            description="A landed day had more than {threshold:g}% of requests answered 429 "
+            "(rate limited)",
+        ),
+        AlarmSpec(
+            name="ScheduleDeadLetters",
+            source=Source.SCHEDULE_DEAD_LETTERS,
+            metric="ApproximateNumberOfMessagesVisible",
+            statistic="Maximum",
+            period=FIVE_MINUTES,
+            threshold=1,
+            comparison=Comparison.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            missing_data=MissingData.NOT_BREACHING,
+            description="The scheduler could not start the state machine (message in its "
+            "dead-letter queue)",
+        ),
+    )
 
 
 class Alarms(Construct):
@@ -32,15 +130,17 @@ class Alarms(Construct):
         expect_daily_rows: bool,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._state_machine = state_machine
+        self._dead_letter_queue = dead_letter_queue
         self.topic = self._build_topic(key, alarm_email)
-        self._action = actions.SnsAction(self.topic)
+        action = actions.SnsAction(self.topic)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
-        self._build_execution_alarms(state_machine)
-        if expect_daily_rows:
-            # Without the schedule there is no daily run, so a quiet day is not a problem.
-            self._build_rows_landed_alarm()
-        self._build_rate_limited_alarm(rate_limited_percent_threshold)
-        self._build_dead_letter_alarm(dead_letter_queue)
+        for spec in alarm_table(rate_limited_percent_threshold):
+            if spec.needs_schedule and not expect_daily_rows:
+                continue
+            alarm = self._build_alarm(spec)
+            alarm.add_alarm_action(action)
+            self.alarms[spec.name] = alarm
 
     def _build_topic(self, key: kms.IKey, alarm_email: str | None) -> sns.Topic:
         topic = sns.Topic(
@@ -63,97 +163,35 @@ class Alarms(Construct):
         )
         if alarm_email:
             subscription = topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
-            acknowledge(
-                subscription,
-                "Serverless-SNSRedrivePolicy",
-                "An undeliverable alarm e-mail stays visible as the alarm's state in CloudWatch; "
-                "a dead-letter queue for e-mails would be one more queue nobody reads.",
-            )
+            compliance.apply(subscription, compliance.ALARM_EMAIL_SUBSCRIPTION)
         return topic
 
-    def _add(self, name: str, alarm: cloudwatch.Alarm) -> None:
-        alarm.add_alarm_action(self._action)
-        self.alarms[name] = alarm
+    def _build_alarm(self, spec: AlarmSpec) -> cloudwatch.Alarm:
+        return cloudwatch.Alarm(
+            self,
+            spec.name,
+            alarm_description=spec.description.format(metric=spec.metric, threshold=spec.threshold),
+            metric=self._metric(spec),
+            threshold=spec.threshold,
+            evaluation_periods=1,
+            comparison_operator=spec.comparison,
+            treat_missing_data=spec.missing_data,
+        )
 
-    def _build_execution_alarms(self, machine: sfn.StateMachine) -> None:
-        period = Duration.minutes(c.EXECUTION_ALARM_PERIOD_MINUTES)
-        for name, metric in (
-            ("ExecutionsFailed", machine.metric_failed(period=period, statistic="Sum")),
-            ("ExecutionsTimedOut", machine.metric_timed_out(period=period, statistic="Sum")),
-            ("ExecutionsAborted", machine.metric_aborted(period=period, statistic="Sum")),
-        ):
-            self._add(
-                name,
-                cloudwatch.Alarm(
-                    self,
-                    name,
-                    alarm_description=f"Genesys API usage pipeline: {name} >= 1 "
-                    "(see the execution's failed state and error)",
-                    metric=metric,
-                    threshold=1,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                    # No executions in a period is normal.
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                ),
+    def _metric(self, spec: AlarmSpec) -> cloudwatch.IMetric:
+        if spec.source is Source.STATE_MACHINE:
+            return self._state_machine.metric(
+                spec.metric, period=spec.period, statistic=spec.statistic
             )
-
-    def _pipeline_metric(self, name: str, statistic: str) -> cloudwatch.Metric:
+        if spec.source is Source.SCHEDULE_DEAD_LETTERS:
+            return self._dead_letter_queue.metric(
+                spec.metric, period=spec.period, statistic=spec.statistic
+            )
         return cloudwatch.Metric(
             namespace=rc.METRICS_NAMESPACE,
-            metric_name=name,
+            metric_name=spec.metric,
+            # Powertools Metrics adds the service as a dimension to every metric.
             dimensions_map={c.METRIC_SERVICE_DIMENSION: rc.SERVICE_NAME},
-            statistic=statistic,
-            period=Duration.hours(c.DAILY_ALARM_PERIOD_HOURS),
-        )
-
-    def _build_rows_landed_alarm(self) -> None:
-        self._add(
-            "NoRowsLanded",
-            cloudwatch.Alarm(
-                self,
-                "NoRowsLanded",
-                alarm_description="No usage rows landed in a day: the daily run did not run, "
-                "failed, or Genesys returned nothing",
-                metric=self._pipeline_metric(c.METRIC_ROWS_LANDED, "Sum"),
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                # No metric at all means no run landed anything: that is the alarm.
-                treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
-            ),
-        )
-
-    def _build_rate_limited_alarm(self, threshold: float) -> None:
-        self._add(
-            "RateLimited",
-            cloudwatch.Alarm(
-                self,
-                "RateLimited",
-                alarm_description=f"A landed day had more than {threshold:g}% of requests "
-                "answered 429 (rate limited)",
-                metric=self._pipeline_metric(c.METRIC_RATE_LIMITED_PERCENT, "Maximum"),
-                threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
-        )
-
-    def _build_dead_letter_alarm(self, queue: sqs.IQueue) -> None:
-        self._add(
-            "ScheduleDeadLetters",
-            cloudwatch.Alarm(
-                self,
-                "ScheduleDeadLetters",
-                alarm_description="The scheduler could not start the state machine "
-                "(message in its dead-letter queue)",
-                metric=queue.metric_approximate_number_of_messages_visible(
-                    period=Duration.minutes(c.EXECUTION_ALARM_PERIOD_MINUTES), statistic="Maximum"
-                ),
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
+            statistic=spec.statistic,
+            period=spec.period,
         )

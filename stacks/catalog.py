@@ -18,8 +18,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks import compliance
 from stacks import constants as c
-from stacks.compliance import acknowledge, arn_finding
 from stacks.encryption import via_service
 from usage_pipeline import constants as rc
 
@@ -165,6 +165,7 @@ class Catalog(Construct):
         crawler_logs = (
             f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:/aws-glue/crawlers"
         )
+        crawler_log_resources = [f"{crawler_logs}*", f"{crawler_logs}*:log-stream:*"]
         usage_objects = bucket.arn_for_objects(f"{rc.USAGE_PREFIX}*")
         role = iam.Role(
             self,
@@ -214,25 +215,15 @@ class Catalog(Construct):
                     "logs:PutLogEvents",
                     "logs:AssociateKmsKey",
                 ],
-                resources=[f"{crawler_logs}*", f"{crawler_logs}*:log-stream:*"],
+                resources=crawler_log_resources,
             ),
         ]
         for statement in statements:
             role.add_to_policy(statement)
-        policy = role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[{arn_finding(bucket, f'/{rc.USAGE_PREFIX}*')}]",
-            "The crawler reads the table's data: every object under usage/ (partition objects are "
-            "created by each run, so they cannot be listed one by one).",
+        compliance.apply(
+            role.node.find_child("DefaultPolicy"),
+            compliance.crawler_role_policy(bucket, crawler_log_resources),
         )
-        for resource in (f"{crawler_logs}*", f"{crawler_logs}*:log-stream:*"):
-            acknowledge(
-                policy,
-                f"AwsSolutions-IAM5[Resource::{_nag_string(resource)}]",
-                "Glue creates the crawler's log group /aws-glue/crawlers-role/<role>-<security "
-                "configuration> and its streams itself; the names are not known before deploy.",
-            )
         return role
 
     def _build_crawler(self) -> glue.CfnCrawler:
@@ -260,12 +251,3 @@ class Catalog(Construct):
         if policy is not None:
             crawler.node.add_dependency(policy)
         return crawler
-
-
-def _nag_string(value: str) -> str:
-    """How cdk-nag prints a string holding pseudo parameters in an IAM5 finding id."""
-    return (
-        value.replace(Aws.PARTITION, "<AWS::Partition>")
-        .replace(Aws.REGION, "<AWS::Region>")
-        .replace(Aws.ACCOUNT_ID, "<AWS::AccountId>")
-    )

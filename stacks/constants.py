@@ -1,7 +1,10 @@
-"""Construct ids, sizes and fixed numbers of the stack, in one place.
+"""Construct ids and fixed numbers the stack's modules share.
 
 Runtime names shared with the Lambdas (handlers, env var names, metric names, S3 prefixes) live in
-``usage_pipeline.constants``; this module holds only what the infrastructure alone decides.
+``usage_pipeline.constants``; this module holds only what the infrastructure alone decides. Tables
+live in their own modules: the functions (stacks/functions.py), the retry policy
+(stacks/retry_policy.py), the flow and its state names (stacks/state_machine.py), the alarms
+(stacks/alarms.py) and the scanner acknowledgements (stacks/compliance.py).
 """
 
 from __future__ import annotations
@@ -9,9 +12,6 @@ from __future__ import annotations
 from typing import Final
 
 from aws_cdk.aws_logs import RetentionDays
-
-from usage_pipeline import constants as rc
-from usage_pipeline import errors
 
 STACK_ID: Final = "GenesysApiUsage"
 STACK_DESCRIPTION: Final = (
@@ -66,74 +66,12 @@ LOG_RETENTION: Final = RetentionDays.THREE_MONTHS
 LAMBDA_PYTHON_VERSION: Final = "3.14"
 LAMBDA_PIP_PLATFORM: Final = "manylinux2014_aarch64"
 
-# Handler id -> (memory MB, timeout seconds, ephemeral storage MB).
-SUBMIT_QUERY_ID: Final = "SubmitQuery"
-POLL_STATUS_ID: Final = "PollStatus"
-TRANSFORM_ID: Final = "Transform"
-LAND_ID: Final = "Land"
-SUBMIT_QUERY_SIZE: Final = (256, 60, 512)
-POLL_STATUS_SIZE: Final = (512, 300, 512)
-# transform holds a whole run's pages on /tmp while it writes the staged partitions.
-TRANSFORM_SIZE: Final = (1024, 900, 4096)
-LAND_SIZE: Final = (512, 300, 512)
-
-# A task waits this much longer than its Lambda's own timeout before Step Functions gives up, so
-# the Lambda's own timeout error (with its log line) is what normally surfaces.
-TASK_TIMEOUT_MARGIN_SECONDS: Final = 30
-# Machine timeout = jobTimeoutMinutes + this: room for the page download, transform and land after
-# the Genesys job has finished, and for a few retries.
-MACHINE_TIMEOUT_MARGIN_MINUTES: Final = 45
-
-# Retries kept short: the same definition runs locally under moto's ASL interpreter, which sleeps.
-LAMBDA_RETRY_INTERVAL_SECONDS: Final = 2
-LAMBDA_RETRY_MAX_ATTEMPTS: Final = 4
-LAMBDA_RETRY_MAX_DELAY_SECONDS: Final = 30
-GENESYS_RETRY_INTERVAL_SECONDS: Final = 2
-GENESYS_RETRY_MAX_ATTEMPTS: Final = 3
-GENESYS_RETRY_MAX_DELAY_SECONDS: Final = 30
-RETRY_BACKOFF_RATE: Final = 2.0
-
-LAMBDA_SERVICE_ERRORS: Final = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Lambda.ClientExecutionTimeoutException",
-)
-RETRIED_PIPELINE_ERRORS: Final = (errors.GenesysUnavailable.__name__,)
-# 429s that outlasted the client's budget: retried later, WITHOUT jitter, so a retry can never
-# come back sooner than the interval (the client already waited the last Retry-After).
-RATE_LIMITED_ERRORS: Final = (errors.GenesysRateLimited.__name__,)
-RATE_LIMIT_RETRY_INTERVAL_SECONDS: Final = 5
-RATE_LIMIT_RETRY_MAX_ATTEMPTS: Final = 3
-RATE_LIMIT_RETRY_MAX_DELAY_SECONDS: Final = 60
-
-# State names (the local runner and the alarms' readers see these).
-STATE_SUBMIT_QUERY: Final = "SubmitQuery"
-STATE_WAIT_FOR_JOB: Final = "WaitForJob"
-STATE_POLL_STATUS: Final = "PollStatus"
-STATE_JOB_STATE: Final = "JobState"
-STATE_TRANSFORM: Final = "Transform"
-STATE_LAND: Final = "Land"
-STATE_DONE: Final = "Done"
-STATE_UNKNOWN_JOB_STATE: Final = "UnknownJobState"
-FAIL_JOB_FAILED: Final = "GenesysJobFailed"
-FAIL_JOB_CANCELLED: Final = "GenesysJobCancelled"
-FAIL_JOB_TIMED_OUT: Final = "GenesysJobTimedOut"
-FAIL_SUBMIT_QUERY: Final = "SubmitQueryFailed"
-FAIL_POLL_STATUS: Final = "PollStatusFailed"
-FAIL_TRANSFORM: Final = "TransformFailed"
-FAIL_LAND: Final = "LandFailed"
-
 # --- schedule -----------------------------------------------------------------------------------
-SCHEDULE_TIMEZONE: Final = "UTC"
 SCHEDULE_RETRY_ATTEMPTS: Final = 3
 SCHEDULE_MAX_EVENT_AGE_HOURS: Final = 6
 DLQ_RETENTION_DAYS: Final = 14
 
 # --- alarms -------------------------------------------------------------------------------------
-METRIC_ROWS_LANDED: Final = rc.METRIC_ROWS_LANDED
-METRIC_RATE_LIMITED_PERCENT: Final = rc.METRIC_RATE_LIMITED_PERCENT
 METRIC_SERVICE_DIMENSION: Final = "service"
 EXECUTION_ALARM_PERIOD_MINUTES: Final = 5
 DAILY_ALARM_PERIOD_HOURS: Final = 24

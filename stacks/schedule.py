@@ -11,8 +11,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks import compliance
 from stacks import constants as c
-from stacks.compliance import acknowledge
 from stacks.encryption import via_service
 
 
@@ -41,17 +41,7 @@ class DailySchedule(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(c.DLQ_RETENTION_DAYS),
         )
-        acknowledge(
-            queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the schedule; an alarm watches it.",
-        )
-        acknowledge(
-            queue,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is itself the dead-letter queue of the schedule; nothing consumes it, so "
-            "there is nothing to redrive to. An alarm watches it.",
-        )
+        compliance.apply(queue, compliance.SCHEDULE_DEAD_LETTER_QUEUE)
         return queue
 
     def _build_role(self, key: kms.IKey) -> iam.Role:

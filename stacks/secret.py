@@ -10,12 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from stacks.compliance import acknowledge
-
-ROTATION_REASON = (
-    "The OAuth client credentials are issued by a Genesys Cloud admin in the Genesys org, not by "
-    "AWS; Secrets Manager cannot rotate them. Ops rotate them in Genesys and put the new pair here."
-)
+from stacks import compliance
 
 
 class GenesysSecret(Construct):
@@ -57,7 +52,7 @@ class GenesysSecret(Construct):
                 exclude_punctuation=True,
             ),
         )
-        acknowledge(resource, "AwsSolutions-SMG4", ROTATION_REASON)
+        compliance.apply(resource, compliance.GENESYS_SECRET)
         # Ref of a secret is its complete ARN.
         return secretsmanager.Secret.from_secret_attributes(
             self, "OAuthClientRef", secret_complete_arn=resource.ref, encryption_key=key

@@ -13,8 +13,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks import compliance
 from stacks import constants as c
-from stacks.compliance import skip_checkov
 from usage_pipeline import constants as rc
 
 
@@ -59,11 +59,7 @@ class Storage(Construct):
             ],
             removal_policy=removal,
         )
-        skip_checkov(
-            bucket,
-            "CKV_AWS_18",
-            "Access log target bucket: logging it into itself would loop.",
-        )
+        compliance.apply(bucket, compliance.ACCESS_LOGS_BUCKET)
         return bucket
 
     def _build_source_bucket(

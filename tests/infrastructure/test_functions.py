@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Capture, Match, Template
 
+from stacks.functions import FUNCTIONS, FunctionSpec
 from tests.infrastructure.helpers import (
     as_list,
     function_by_handler,
@@ -191,7 +193,90 @@ def test_land_grants(template_json: dict[str, Any], ids: dict[str, str]) -> None
         *XRAY,
     }
     (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["usage/*", "manifests/*"]}}
+    assert listing["Condition"] == {
+        "StringLike": {"s3:prefix": ["usage/*", "manifests/*", "staging/*"]}
+    }
+
+
+def test_the_function_table_is_every_function_of_the_template(
+    template_json: dict[str, Any],
+) -> None:
+    handlers = [spec.handler for spec in FUNCTIONS]
+    construct_ids = [spec.construct_id for spec in FUNCTIONS]
+    assert len(set(handlers)) == len(set(construct_ids)) == len(FUNCTIONS)
+    functions = resources(template_json, "AWS::Lambda::Function").values()
+    assert sorted(f["Properties"]["Handler"] for f in functions) == sorted(handlers)
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.construct_id)
+def test_every_function_is_built_as_its_row_says(
+    template_json: dict[str, Any], spec: FunctionSpec
+) -> None:
+    _, function = function_by_handler(template_json, spec.handler)
+    props = function["Properties"]
+    assert props["MemorySize"] == spec.memory_mb
+    assert props["Timeout"] == spec.timeout_s
+    assert props["EphemeralStorage"] == {"Size": spec.ephemeral_mb}
+    assert props["Description"] == spec.description
+    assert list(props["Environment"]["Variables"]) == [*spec.environment, *POWERTOOLS]
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.construct_id)
+def test_every_function_gets_exactly_the_grants_of_its_row(
+    template_json: dict[str, Any], ids: dict[str, str], spec: FunctionSpec
+) -> None:
+    statements = role_statements(template_json, _role_of(template_json, spec.handler))
+    bucket = f"<{ids['bucket']}.Arn>"
+    expected_s3: set[tuple[str, str]] = set()
+    for grant in spec.s3_grants:
+        if grant.on_bucket:
+            expected_s3.add((grant.action, bucket))
+        else:
+            expected_s3 |= {(grant.action, f"{bucket}/{prefix}*") for prefix in grant.prefixes}
+    granted = grants(statements)
+    assert {(a, r) for a, r in granted if a.startswith("s3:")} == expected_s3
+    # Listing is limited to the row's prefixes.
+    listed = [s["Condition"] for s in statements if s["Action"] == "s3:ListBucket"]
+    assert listed == [
+        {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in grant.prefixes]}}
+        for grant in spec.s3_grants
+        if grant.on_bucket
+    ]
+    actions = {action for action, _ in granted}
+    assert ("secretsmanager:GetSecretValue" in actions) is spec.calls_genesys
+    assert ("glue:StartCrawler" in actions) is spec.starts_crawler
+    # The bucket key through S3 exactly when it reads or writes objects.
+    assert ("kms:GenerateDataKey" in actions) is bool(spec.object_prefixes)
+
+
+def test_land_may_list_staging_so_a_missing_index_is_a_row_count_mismatch(
+    template: Template, template_json: dict[str, Any], ids: dict[str, str]
+) -> None:
+    # GIVEN the land function's role and what it may list in the source bucket
+    listed = Capture()
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [{"Ref": _role_of(template_json, rc.HANDLER_LAND)}],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Action": "s3:ListBucket",
+                                "Resource": {"Fn::GetAtt": [ids["bucket"], "Arn"]},
+                                "Condition": {"StringLike": {"s3:prefix": listed}},
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+    # THEN it covers staging/: land looks the staging index up by listing, so in AWS a missing
+    # index reads as missing (RowCountMismatch), not as AccessDenied.
+    assert f"{rc.STAGING_PREFIX}*" in listed.as_array()
 
 
 def test_no_wildcard_action_in_any_allow_statement(template_json: dict[str, Any]) -> None:

@@ -6,6 +6,8 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
+from stacks.alarms import alarm_table
+from stacks.application import cdk_json_context
 from tests.infrastructure.helpers import grants, one, render, resources, role_statements
 from usage_pipeline import constants as rc
 
@@ -144,6 +146,42 @@ def test_rate_limited_percent_alarm(template: Template) -> None:
             "TreatMissingData": Match.any_value(),
         },
     )
+
+
+def _pascal_case(enum_name: str) -> str:
+    """CloudFormation's spelling of a CDK enum member: GREATER_THAN -> GreaterThan."""
+    return "".join(word.capitalize() for word in enum_name.split("_"))
+
+
+def _camel_case(enum_name: str) -> str:
+    pascal = _pascal_case(enum_name)
+    return pascal[0].lower() + pascal[1:]
+
+
+def test_every_alarm_of_the_table_exists_with_its_threshold(
+    template: Template, template_json: dict[str, Any], variant_template_json: dict[str, Any]
+) -> None:
+    table = alarm_table(cdk_json_context()["rateLimitedPercentAlarmThreshold"])
+    for spec in table:
+        template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "MetricName": spec.metric,
+                "Statistic": spec.statistic,
+                "Period": spec.period.to_seconds(),
+                "Threshold": spec.threshold,
+                "EvaluationPeriods": 1,
+                "ComparisonOperator": _pascal_case(spec.comparison.name),
+                "TreatMissingData": _camel_case(spec.missing_data.name),
+                "AlarmDescription": spec.description.format(
+                    metric=spec.metric, threshold=spec.threshold
+                ),
+            },
+        )
+    assert len(resources(template_json, "AWS::CloudWatch::Alarm")) == len(table)
+    # Without the schedule, the alarms that need it are left out.
+    unscheduled = [spec.metric for spec in table if not spec.needs_schedule]
+    assert sorted(_alarms(variant_template_json)) == sorted(unscheduled)
 
 
 def test_outputs(template_json: dict[str, Any]) -> None:

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from stacks.functions import FUNCTIONS, FunctionSpec
+from stacks.retry_policy import BACKOFF_RATE, retriers
 from tests.infrastructure.helpers import (
     function_by_handler,
     grants,
@@ -181,3 +183,25 @@ def test_machine_role_invokes_exactly_the_four_functions(template_json: dict[str
     assert invoked == expected
     log_group = render(machine["Properties"]["LoggingConfiguration"]["Destinations"][0])
     assert "CloudWatchLogsLogGroup" in log_group
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.construct_id)
+def test_each_function_has_a_task_retrying_as_the_retry_policy_says(
+    template_json: dict[str, Any], states: dict[str, dict[str, Any]], spec: FunctionSpec
+) -> None:
+    # The task is named after its function's row and waits a little longer than the function.
+    task = states[spec.construct_id]
+    function_id, _ = function_by_handler(template_json, spec.handler)
+    assert task["Parameters"]["FunctionName"] == f"<{function_id}.Arn>"
+    assert spec.timeout_s < task["TimeoutSeconds"] <= spec.timeout_s + 60
+    assert task["Retry"] == [
+        {
+            "ErrorEquals": list(retrier.errors),
+            "IntervalSeconds": retrier.interval_s,
+            "MaxAttempts": retrier.max_attempts,
+            "BackoffRate": BACKOFF_RATE,
+            "MaxDelaySeconds": retrier.max_delay_s,
+            "JitterStrategy": retrier.jitter.value,
+        }
+        for retrier in retriers(calls_genesys=spec.calls_genesys)
+    ]

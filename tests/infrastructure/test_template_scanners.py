@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from stacks import compliance
+
 REPO = Path(__file__).resolve().parents[2]
 CHECKOV = REPO / ".venv-scan" / "bin" / "checkov"
 
@@ -57,3 +59,25 @@ def test_checkov_passes_or_skips_with_reasons(template_file: Path) -> None:
     assert report["summary"]["passed"] > 100
     for skipped in report["results"]["skipped_checks"]:
         assert len(skipped["check_result"].get("suppress_comment", "")) > 20, skipped["check_id"]
+
+
+def test_every_checkov_skip_is_an_entry_of_the_compliance_table(
+    template_json: dict[str, Any],
+) -> None:
+    # GIVEN every checkov skip the template carries, and the entries of stacks/compliance.py
+    in_template = {
+        (skip["id"], skip["comment"])
+        for resource in template_json["Resources"].values()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+    entries = [
+        entry
+        for value in vars(compliance).values()
+        if isinstance(value, tuple)
+        for entry in value
+        if isinstance(entry, compliance.Acknowledgement)
+    ]
+    in_table = {(e.rule, e.reason) for e in entries if e.scanner is compliance.Scanner.CHECKOV}
+    # THEN they are the same: no skip written elsewhere, no entry left unused
+    assert in_table
+    assert in_template == in_table
