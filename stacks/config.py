@@ -31,6 +31,7 @@ KEY_RETAIN_DATA = "retainData"
 KEY_RATE_LIMITED_PERCENT_ALARM_THRESHOLD = "rateLimitedPercentAlarmThreshold"
 KEY_JOB_TIMEOUT_MINUTES = "jobTimeoutMinutes"
 KEY_PROJECTION_START_DATE = "projectionStartDate"
+KEY_LOOKBACK_DAYS = "lookbackDays"
 
 ALL_KEYS = (
     KEY_GENESYS_ENVIRONMENT,
@@ -45,6 +46,7 @@ ALL_KEYS = (
     KEY_RATE_LIMITED_PERCENT_ALARM_THRESHOLD,
     KEY_JOB_TIMEOUT_MINUTES,
     KEY_PROJECTION_START_DATE,
+    KEY_LOOKBACK_DAYS,
 )
 
 # A Genesys Cloud region's domain (mypurecloud.com, usw2.pure.cloud, mypurecloud.com.au, ...).
@@ -63,6 +65,8 @@ _FALSE = ("false", "0", "no")
 MAX_RETENTION_DAYS = 3650
 MIN_BYTES_SCANNED_CUTOFF_MB = 10  # Athena's own minimum per-query cutoff
 MAX_BYTES_SCANNED_CUTOFF_MB = 10 * 1024 * 1024
+# The daily run re-fetches this many days at most: one aggregates query answers 90 days.
+MAX_LOOKBACK_DAYS = 90
 MIN_JOB_TIMEOUT_MINUTES = 5
 # Standard workflows run up to a year, but a Genesys usage job stuck for a day is dead.
 MAX_JOB_TIMEOUT_MINUTES = 24 * 60
@@ -94,6 +98,7 @@ class PipelineConfig:
     rate_limited_percent_alarm_threshold: float
     job_timeout_minutes: int
     projection_start_date: str
+    lookback_days: int
 
     @property
     def creates_secret(self) -> bool:
@@ -135,6 +140,7 @@ class PipelineConfig:
                 _int_between(MIN_JOB_TIMEOUT_MINUTES, MAX_JOB_TIMEOUT_MINUTES),
             ),
             projection_start_date=_required(context, KEY_PROJECTION_START_DATE, _past_date),
+            lookback_days=_required(context, KEY_LOOKBACK_DAYS, _int_between(1, MAX_LOOKBACK_DAYS)),
         )
 
 

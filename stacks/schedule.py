@@ -1,4 +1,8 @@
-"""The daily run: EventBridge Scheduler starts the state machine with ``{}`` (previous UTC day)."""
+"""The daily run: EventBridge Scheduler starts the state machine with ``{"lastDays": N}``.
+
+Each day re-lands the N-1 days before yesterday as well: Genesys does not say when a day's numbers
+are final, so a day fetched too early is corrected by the next runs (contracts section 2).
+"""
 
 from __future__ import annotations
 
@@ -26,10 +30,12 @@ class DailySchedule(Construct):
         key: kms.IKey,
         expression: str,
         enabled: bool,
+        lookback_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = self._build_dead_letter_queue(key)
         self.role = self._build_role(key)
+        self.execution_input = {"lastDays": lookback_days}
         self.schedule = self._build_schedule(state_machine, key, expression, enabled)
 
     def _build_dead_letter_queue(self, key: kms.IKey) -> sqs.Queue:
@@ -72,14 +78,13 @@ class DailySchedule(Construct):
         return scheduler.Schedule(
             self,
             "Daily",
-            description="Runs the pipeline for the previous UTC day",
+            description="Runs the pipeline for the last complete UTC days (lastDays)",
             schedule=scheduler.ScheduleExpression.expression(expression, TimeZone.ETC_UTC),
             enabled=enabled,
             key=key,
             target=targets.StepFunctionsStartExecution(
                 state_machine,
-                # Empty input: submit_query takes the previous UTC day (contracts section 2).
-                input=scheduler.ScheduleTargetInput.from_object({}),
+                input=scheduler.ScheduleTargetInput.from_object(self.execution_input),
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=c.SCHEDULE_RETRY_ATTEMPTS,
                 max_event_age=Duration.hours(c.SCHEDULE_MAX_EVENT_AGE_HOURS),

@@ -102,6 +102,7 @@ class GenesysApiUsageStack(Stack):
             key=self.encryption.key,
             expression=self.config.schedule_expression,
             enabled=self.config.schedule_enabled,
+            lookback_days=self.config.lookback_days,
         )
 
     def _build_alarms(self) -> Alarms:

@@ -26,7 +26,7 @@ from usage_pipeline.refusals import refuse, wrong_type
 DEFAULT_INTERVAL_DESCRIPTION = "no interval given: the previous UTC day"
 # The longest accepted form (two date-times with nanosecond fractions and offsets) is 71 characters.
 MAX_INTERVAL_LENGTH = 100
-ALLOWED_FIELDS = ("api", "granularity", "groupBy", "interval", "metrics")
+ALLOWED_FIELDS = ("api", "granularity", "groupBy", "interval", "lastDays", "metrics")
 UNSUPPORTED_FIELDS_NOTE = (
     "filters and sortBy are deliberately not supported: a partition must hold the whole "
     "organization's usage"
@@ -108,15 +108,21 @@ def parse_query(raw_input: object, *, today: date) -> NormalizedQuery:
     granularity = _granularity(fields)
     group_by = _group_by(fields, api)
     metrics = _metrics(fields)
-    start, end, shown = _interval(fields, today)
-    _check_window(api, start, end, today, shown)
+    start, end, shown = _interval(fields, api, today)
     aligned_start, aligned_end = align_to_periods(start, end, granularity)
     aligned_from = None
-    if (aligned_start, aligned_end) != (start, end):
-        aligned_from = format_interval(start, end)
-        _check_aligned_window(
-            api, granularity, aligned_start, aligned_end, today=today, shown=shown
-        )
+    try:
+        _check_window(api, start, end, today, shown)
+        if (aligned_start, aligned_end) != (start, end):
+            aligned_from = format_interval(start, end)
+            _check_aligned_window(
+                api, granularity, aligned_start, aligned_end, today=today, shown=shown
+            )
+    except InvalidInput as error:
+        if "lastDays" not in fields:
+            raise
+        # The window came from lastDays: name the field the operator wrote.
+        raise InvalidInput("lastDays", fields["lastDays"], f"{shown}: {error.allowed}") from None
     return NormalizedQuery(
         api=api,
         start=aligned_start,
@@ -307,8 +313,28 @@ def _canonical_names(
 # --- interval ----------------------------------------------------------------------------------
 
 
-def _interval(fields: Mapping[str, Any], today: date) -> tuple[date, date, str]:
+def _last_days(fields: Mapping[str, Any], api: str, today: date) -> tuple[date, date, str]:
+    """``lastDays: N``: the last N complete UTC days, [today - N, today)."""
+    value = fields["lastDays"]
+    longest = c.MAX_AGGREGATES_DAYS if api == c.API_AGGREGATES else c.MAX_LOOKBACK_DAYS
+    allowed = (
+        f"a whole number of days from 1 to {longest} with the {api} API: the last N complete "
+        "UTC days, ending yesterday (give either interval or lastDays, not both)"
+    )
+    if "interval" in fields:
+        raise refuse("lastDays", value, allowed)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise wrong_type("lastDays", value, "a whole number", allowed)
+    if not 1 <= value <= longest:
+        raise refuse("lastDays", value, allowed)
+    start = today - timedelta(days=value)
+    return start, today, f"lastDays {value} = {format_interval(start, today)}"
+
+
+def _interval(fields: Mapping[str, Any], api: str, today: date) -> tuple[date, date, str]:
     """The requested [start, end) and the value to show in refusals (the interval as given)."""
+    if "lastDays" in fields:
+        return _last_days(fields, api, today)
     if "interval" not in fields:
         yesterday = today - timedelta(days=1)
         shown = f"{format_interval(yesterday, today)} ({DEFAULT_INTERVAL_DESCRIPTION})"

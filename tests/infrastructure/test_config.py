@@ -24,6 +24,7 @@ def test_cdk_json_defaults() -> None:
     assert config.alarm_email is None
     assert config.job_timeout_seconds == 3600
     assert config.projection_start_date == "2024-01-01"
+    assert config.lookback_days == 3
     assert set(ALL_KEYS) <= set(cdk_json_context())
 
 
@@ -61,6 +62,8 @@ def test_command_line_strings_are_accepted() -> None:
         ("jobTimeoutMinutes", 2, "from 5 to 1440"),
         ("projectionStartDate", "2024-13-01", "YYYY-MM-DD"),
         ("projectionStartDate", "2999-01-01", "not after today"),
+        ("lookbackDays", 0, "from 1 to 90"),
+        ("lookbackDays", 91, "from 1 to 90"),
         ("genesysEnvironment", None, "required"),
     ],
 )

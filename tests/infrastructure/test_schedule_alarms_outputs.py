@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Match, Template
 
 from stacks.alarms import alarm_table
 from stacks.application import cdk_json_context
+from tests.infrastructure.conftest import build
 from tests.infrastructure.helpers import grants, one, render, resources, role_statements
 from usage_pipeline import constants as rc
 
 
-def test_schedule_starts_the_machine_daily_in_utc_with_empty_input(
+def test_schedule_starts_the_machine_daily_in_utc_for_the_last_days(
     template_json: dict[str, Any],
 ) -> None:
     _, schedule = one(template_json, "AWS::Scheduler::Schedule")
@@ -25,7 +27,8 @@ def test_schedule_starts_the_machine_daily_in_utc_with_empty_input(
     assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
     target = props["Target"]
     assert target["Arn"] == {"Ref": machine_id}
-    assert target["Input"] == "{}"
+    # cdk.json lookbackDays: each day re-lands the days before yesterday too (late data)
+    assert json.loads(target["Input"]) == {"lastDays": 3}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 21600}
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
 
@@ -208,3 +211,9 @@ def test_existing_secret_outputs_its_name(variant_template_json: dict[str, Any])
     outputs = variant_template_json["Outputs"]
     assert outputs["GenesysSecretName"]["Value"] == "ops/genesys-oauth"
     assert "GenesysSecretArn" not in outputs
+
+
+def test_the_schedules_look_back_comes_from_lookback_days() -> None:
+    _, stack = build(lookbackDays=7)
+    _, schedule = one(Template.from_stack(stack).to_json(), "AWS::Scheduler::Schedule")
+    assert json.loads(schedule["Properties"]["Target"]["Input"]) == {"lastDays": 7}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -785,3 +785,49 @@ def test_align_to_periods(
 
     # THEN it is the smallest run of whole periods covering it
     assert tuple(day.isoformat() for day in aligned) == expected
+
+
+# --- lastDays ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", [1, 3, 90])
+def test_last_days_is_the_last_n_complete_utc_days(days: int) -> None:
+    query = parse_query({"lastDays": days}, today=TODAY)
+    assert (query.start, query.end) == (TODAY - timedelta(days=days), TODAY)
+    assert query.requested == {"lastDays": days}
+    assert query.granularity == "Day"
+
+
+def test_last_days_reaches_a_year_back_with_the_legacy_api() -> None:
+    query = parse_query({"lastDays": 365, "api": "legacy"}, today=TODAY)
+    assert query.start == TODAY - timedelta(days=365)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"lastDays": 0},
+        {"lastDays": -1},
+        {"lastDays": 91},
+        {"lastDays": 366, "api": "legacy"},
+        {"lastDays": True},
+        {"lastDays": "3"},
+        {"lastDays": 2.5},
+        {"lastDays": None},
+        {"lastDays": 3, "interval": "2026-11-20"},
+    ],
+)
+def test_a_bad_last_days_is_refused_by_name(fields: dict) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_query(fields, today=TODAY)
+    assert raised.value.field == "lastDays"
+    assert raised.value.value == fields["lastDays"]
+    assert "1 to" in raised.value.allowed
+
+
+def test_last_days_that_ends_in_an_incomplete_week_names_last_days() -> None:
+    # TODAY is a Sunday: the week that started on Monday the 16th is not complete
+    with pytest.raises(InvalidInput) as raised:
+        parse_query({"lastDays": 3, "granularity": "Week"}, today=TODAY)
+    assert raised.value.field == "lastDays"
+    assert "not complete" in raised.value.allowed
