@@ -430,7 +430,7 @@ def test_5xx_beyond_max_attempts_raises_unavailable(fake: FakeGenesys, clock: Fa
 
     # WHEN / THEN
     with pytest.raises(
-        GenesysUnavailable, match=r"HTTP 503 \(unavailable\); gave up after 5 attempt"
+        GenesysUnavailable, match=r"HTTP 503 \(unavailable.*\); gave up after 5 attempt"
     ):
         make_client(fake.base_url, clock, rng=UpperBoundRandom()).submit(AGG_QUERY)
     assert len(fake.calls("POST", AGGREGATES_JOBS_PATH)) == 5
@@ -691,10 +691,50 @@ def test_status_of_a_complete_job_carries_the_raw_first_page(
     assert fake.calls("GET", AGG_JOB_PATH)[0].query == {"pageSize": ["500"]}
 
 
-def test_an_unknown_query_status_is_malformed(fake: FakeGenesys, clock: FakeClock) -> None:
+def test_an_undocumented_query_status_keeps_the_job_running(
+    fake: FakeGenesys, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN Genesys answers a queryStatus its documentation does not list (it adds them)
+    fake.add("GET", AGG_JOB_PATH, json_reply(200, {"queryStatus": "Pending"}))
+
+    # WHEN / THEN the job counts as still running, and the value is logged
+    status = make_client(fake.base_url, clock).status("aggregates", JOB_ID)
+    assert (status.state, status.status, status.first_page) == ("running", "Pending", None)
+    assert any(getattr(record, "query_status", None) == "Pending" for record in caplog.records)
+
+
+def test_an_undocumented_query_status_on_a_result_page_is_malformed(
+    fake: FakeGenesys, clock: FakeClock
+) -> None:
     fake.add("GET", AGG_JOB_PATH, json_reply(200, {"queryStatus": "Exploded"}))
     with pytest.raises(PageMalformed, match="Exploded"):
-        make_client(fake.base_url, clock).status("aggregates", JOB_ID)
+        list(make_client(fake.base_url, clock).iter_pages("aggregates", JOB_ID, 1000))
+
+
+def test_failed_calls_carry_genesys_context_and_correlation_ids(
+    fake: FakeGenesys, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a 400 with Genesys' error body (contextId) and its correlation header
+    reply = error_reply(400, "bad interval", headers={"ININ-Correlation-Id": "corr-42"})
+    fake.add("POST", AGGREGATES_JOBS_PATH, reply)
+
+    # WHEN / THEN the error and the log line name both, as Genesys support asks
+    with pytest.raises(GenesysRequestRejected) as raised:
+        make_client(fake.base_url, clock).submit(AGG_QUERY)
+    assert "ctx" in str(raised.value) and "corr-42" in str(raised.value)
+    logged = [getattr(record, "genesys", None) for record in caplog.records]
+    assert {"contextId": "ctx", "ININ-Correlation-Id": "corr-42"} in logged
+
+
+def test_408_is_retried_like_5xx(fake: FakeGenesys, clock: FakeClock) -> None:
+    fake.add(
+        "POST",
+        AGGREGATES_JOBS_PATH,
+        error_reply(408, "request timeout", "request.timeout"),
+        json_reply(202, {"id": JOB_ID}),
+    )
+    assert make_client(fake.base_url, clock).submit(AGG_QUERY) == JOB_ID
+    assert len(clock.sleeps) == 1
 
 
 def test_status_refuses_an_unknown_api(fake: FakeGenesys, clock: FakeClock) -> None:

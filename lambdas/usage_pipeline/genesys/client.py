@@ -158,7 +158,13 @@ class GenesysClient:
         query_status = document.get("queryStatus")
         state = wire.job_state(query_status)
         if state is None:
-            raise PageMalformed(f"{request.what}: unknown queryStatus {query_status!r}")
+            # Genesys adds queryStatus values over time (its SDK maps unknown ones to
+            # "outdated_sdk_version"): keep polling; the job timeout still bounds the wait.
+            logger.warning(
+                "Genesys answered an undocumented queryStatus; polling on",
+                extra={"call": request.what, "query_status": str(query_status)[:100]},
+            )
+            return JobStatus(c.JOB_RUNNING, str(query_status)[:100])
         if state == c.JOB_COMPLETE:
             first = page_from(paginator, outcome.body, document, at=PageCursor(), what=request.what)
             return JobStatus(state, str(query_status), first_page=first)
@@ -287,6 +293,14 @@ class GenesysClient:
             # Cut JSON raises a RetryableError here: it is retried like a cut body.
             return replace(reply, document=parse_json_body(reply.body, request.what))
         message = self._api_message(reply)
+        ids = wire.support_ids(reply.body, reply.headers)
+        if ids:
+            # Genesys support asks for these: every failed call's message and log line has them.
+            message += " [" + ", ".join(f"{name} {value}" for name, value in ids.items()) + "]"
+        logger.warning(
+            "Genesys call answered with an error",
+            extra={"call": request.what, "status": reply.status, "genesys": ids},
+        )
         if reply.status == 429:
             retry_after = retry_after_seconds(reply.headers, self._wall_clock())
             if not wait_on_rate_limit:

@@ -85,6 +85,24 @@ def failure_message(document: Mapping[str, Any]) -> str | None:
     return None
 
 
+CORRELATION_HEADER: Final = "ININ-Correlation-Id"
+
+
+def support_ids(body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
+    """What Genesys support asks for: the error body's ``contextId`` and the correlation header."""
+    ids: dict[str, str] = {}
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and isinstance(document.get("contextId"), str):
+        ids["contextId"] = document["contextId"][:100]
+    correlation = headers.get(CORRELATION_HEADER)
+    if correlation:
+        ids[CORRELATION_HEADER] = correlation[:100]
+    return ids
+
+
 def error_message(body: bytes, fallback: str) -> str:
     """The server's own explanation in an error body, or ``fallback`` (the HTTP reason)."""
     try:
