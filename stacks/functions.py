@@ -44,6 +44,8 @@ class FunctionSpec:
     # Reads the OAuth secret, and its task retries the transient Genesys errors.
     calls_genesys: bool = False
     starts_crawler: bool = False
+    # Checkpoints its work, so a retry after a timeout resumes instead of starting over.
+    resumes_after_interruption: bool = False
 
     @property
     def object_prefixes(self) -> tuple[str, ...]:
@@ -77,10 +79,17 @@ POLL_STATUS = FunctionSpec(
     memory_mb=512,
     timeout_s=300,
     ephemeral_mb=512,
-    description="Poll the Genesys job; when complete store every page in raw/",
+    description="Poll the Genesys job; when complete store its pages in raw/, resumably",
     environment=(rc.ENV_SOURCE_BUCKET, *GENESYS_ENVIRONMENT, rc.ENV_PAGE_SIZE),
-    s3_grants=(S3Grant("WriteRawPages", "s3:PutObject", (rc.RAW_PREFIX,)),),
+    s3_grants=(
+        S3Grant("WriteRawPages", "s3:PutObject", (rc.RAW_PREFIX,)),
+        # The paging checkpoint (raw/run=<id>/progress.json): read back by a retried invocation,
+        # its existence asked by listing (without List a missing key reads as AccessDenied).
+        S3Grant("ReadRawCheckpoint", "s3:GetObject", (rc.RAW_PREFIX,)),
+        S3Grant("ListRawPages", "s3:ListBucket", (rc.RAW_PREFIX,)),
+    ),
     calls_genesys=True,
+    resumes_after_interruption=True,
 )
 TRANSFORM = FunctionSpec(
     construct_id="Transform",

@@ -58,15 +58,30 @@ GENESYS_RATE_LIMITED = Retrier(
 )
 
 
-def retriers(*, calls_genesys: bool) -> tuple[Retrier, ...]:
+# An invocation stopped by its timeout (Lambda reports Sandbox.Timedout on current runtimes,
+# Lambda.Unknown on older ones; the task's own TimeoutSeconds raises States.Timeout). Retried only
+# where the function resumes from its last checkpoint, so a retry repeats no work.
+INTERRUPTED_INVOCATION = Retrier(
+    errors=("Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"),
+    interval_s=1,
+    max_attempts=3,
+    max_delay_s=10,
+    jitter=sfn.JitterType.FULL,
+)
+
+
+def retriers(*, calls_genesys: bool, resumable: bool = False) -> tuple[Retrier, ...]:
     """A task's retriers, in the order Step Functions tries them."""
+    chosen = [LAMBDA_SERVICE_ERRORS]
     if calls_genesys:
-        return (LAMBDA_SERVICE_ERRORS, GENESYS_UNAVAILABLE, GENESYS_RATE_LIMITED)
-    return (LAMBDA_SERVICE_ERRORS,)
+        chosen += [GENESYS_UNAVAILABLE, GENESYS_RATE_LIMITED]
+    if resumable:
+        chosen.append(INTERRUPTED_INVOCATION)
+    return tuple(chosen)
 
 
-def add_retries(task: sfn.TaskStateBase, *, calls_genesys: bool) -> None:
-    for retrier in retriers(calls_genesys=calls_genesys):
+def add_retries(task: sfn.TaskStateBase, *, calls_genesys: bool, resumable: bool = False) -> None:
+    for retrier in retriers(calls_genesys=calls_genesys, resumable=resumable):
         task.add_retry(
             errors=list(retrier.errors),
             interval=Duration.seconds(retrier.interval_s),

@@ -26,10 +26,15 @@ from usage_pipeline import constants as rc
 
 
 def flow(states: States) -> sfn.IChainable:
-    """SubmitQuery -> WaitForJob -> PollStatus -> JobState -> Transform -> Land -> Done.
+    """SubmitQuery -> WaitForJob -> PollStatus -> JobState -> PagesLeft -> Transform -> Land.
+
+    A large result outlasts one invocation: PollStatus stores pages while its time allows and
+    leaves a cursor in ``raw.next``; PagesLeft loops through WaitForPages (a Retry-After, waited
+    here rather than in a sleeping Lambda) and FetchPages (the same function, resuming at the
+    cursor) until the last page is stored.
 
     Any error a task does not retry ends in its Fail state: SubmitQueryFailed, PollStatusFailed,
-    TransformFailed, LandFailed.
+    FetchPagesFailed, TransformFailed, LandFailed.
     """
     submit = states.task(fn.SUBMIT_QUERY, takes_execution_input=True)
     wait = states.wait(
@@ -41,13 +46,27 @@ def flow(states: States) -> sfn.IChainable:
     transform = states.task(fn.TRANSFORM)
     land = states.task(fn.LAND)
     done = states.succeed("Done", comment="Partitions landed, crawler started")
+    wait_for_pages = states.wait(
+        "WaitForPages",
+        seconds_path="$.wait.seconds",
+        comment="0, or the Retry-After a page request was answered with",
+    )
+    fetch_pages = states.task(fn.POLL_STATUS, name="FetchPages")
+    pages_left = states.while_present(
+        "PagesLeft",
+        path="$.raw.next",
+        comment="raw.next is the cursor of the first page not stored yet",
+        loop=wait_for_pages,
+        done=transform.next(land).next(done),
+    )
+    wait_for_pages.next(fetch_pages).next(pages_left)
     job_state = states.choice(
         "JobState",
         on="$.job.state",
         comment="Switch on the state document's job.state",
         branches={
             rc.JOB_RUNNING: wait,
-            rc.JOB_COMPLETE: transform.next(land).next(done),
+            rc.JOB_COMPLETE: pages_left,
             rc.JOB_FAILED: states.fail_with_job_message("GenesysJobFailed"),
             rc.JOB_CANCELLED: states.fail_with_job_message("GenesysJobCancelled"),
             rc.JOB_TIMED_OUT: states.fail_with_job_message("GenesysJobTimedOut"),
@@ -111,11 +130,15 @@ class States:
         self._scope = scope
         self._functions = functions
 
-    def task(self, spec: FunctionSpec, *, takes_execution_input: bool = False) -> sfn.TaskStateBase:
+    def task(
+        self, spec: FunctionSpec, *, name: str | None = None, takes_execution_input: bool = False
+    ) -> sfn.TaskStateBase:
         """Invoke the function of ``spec``; its result (the state document) replaces the state.
 
-        The first task gets the raw execution input, and the execution's identity for the run id.
+        The task is named after the function unless ``name`` says otherwise. The first task gets
+        the raw execution input, and the execution's identity for the run id.
         """
+        name = name or spec.construct_id
         if takes_execution_input:
             payload = sfn.TaskInput.from_object(
                 {
@@ -131,7 +154,7 @@ class States:
             payload = sfn.TaskInput.from_json_path_at("$")
         task = tasks.LambdaInvoke(
             self._scope,
-            spec.construct_id,
+            name,
             lambda_function=self._functions[spec.construct_id],
             payload=payload,
             output_path="$.Payload",
@@ -140,7 +163,9 @@ class States:
                 Duration.seconds(spec.timeout_s + TASK_TIMEOUT_MARGIN_SECONDS)
             ),
         )
-        retry_policy.add_retries(task, calls_genesys=spec.calls_genesys)
+        retry_policy.add_retries(
+            task, calls_genesys=spec.calls_genesys, resumable=spec.resumes_after_interruption
+        )
         # The error goes to $.error next to the state document. The raw execution input may be a
         # list, string or number (refused as InvalidInput): ResultPath $.error cannot be set on
         # those and would end in States.Runtime instead, so there the error replaces the state.
@@ -148,7 +173,7 @@ class States:
         task.add_catch(
             sfn.Fail(
                 self._scope,
-                f"{spec.construct_id}Failed",
+                f"{name}Failed",
                 error_path=f"{error_at}.Error",
                 cause_path=f"{error_at}.Cause",
             ),
@@ -187,6 +212,15 @@ class States:
                 cause=f"{field} is none of {', '.join(branches)}",
             )
         )
+
+    def while_present(
+        self, name: str, *, path: str, comment: str, loop: sfn.IChainable, done: sfn.IChainable
+    ) -> sfn.Choice:
+        """Go to ``loop`` while ``path`` holds a value (not absent, not null), else to ``done``."""
+        present = sfn.Condition.and_(
+            sfn.Condition.is_present(path), sfn.Condition.is_not_null(path)
+        )
+        return sfn.Choice(self._scope, name, comment=comment).when(present, loop).otherwise(done)
 
     def fail_with_job_message(self, name: str) -> sfn.Fail:
         """End with error ``name`` and the Genesys job's own message as the cause."""

@@ -28,6 +28,7 @@ _PARTITION_PATH: Final = re.compile(
 )
 _RAW_PAGE: Final = re.compile(r"raw/run=(?P<run_id>[^/]+)/page-(?P<number>\d{5,})\.json\.gz")
 STAGING_INDEX_NAME: Final = "index.json"
+RAW_PROGRESS_NAME: Final = "progress.json"
 
 
 @dataclass(frozen=True, order=True)
@@ -89,6 +90,11 @@ def parse_raw_page_key(key: str) -> tuple[str, int]:
     if match is None:
         raise ValueError(f"key: {key!r} is not a raw page key")
     return match["run_id"], int(match["number"])
+
+
+def raw_progress_key(run_id: str) -> str:
+    """`raw/run=<id>/progress.json`: how far the download got (a retried invocation resumes)."""
+    return f"{raw_prefix(run_id)}{RAW_PROGRESS_NAME}"
 
 
 def staging_prefix(run_id: str) -> str:

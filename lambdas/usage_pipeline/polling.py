@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from usage_pipeline import constants as c
-from usage_pipeline.genesys import JobStatus, Page, PageCursor
-from usage_pipeline.layout import raw_page_key, raw_prefix
+from usage_pipeline.genesys import JobStatus, Page, PageCursor, RetryLaterError
+from usage_pipeline.layout import raw_page_key, raw_prefix, raw_progress_key
 from usage_pipeline.observability import logger
-from usage_pipeline.state import Job, Raw
+from usage_pipeline.state import Job, Raw, from_json, to_json
 
 # `job.status` before the first poll: the submit answer carries no queryStatus.
 STATUS_SUBMITTED = "Submitted"
@@ -42,6 +43,7 @@ class UsageJobClient(Protocol):
         *,
         start: PageCursor | None = None,
         first_page: Page | None = None,
+        wait_on_rate_limit: bool = True,
     ) -> Iterator[Page]: ...
 
 
@@ -119,30 +121,104 @@ def store_pages(
     run_id: str,
     page_size: int,
     first_page: Page | None = None,
-) -> Raw:
-    """Fetch every result page and store each exactly as received; return the ``raw`` member.
+    resume: Raw | None = None,
+    seconds_left: Callable[[], float] = lambda: math.inf,
+    stop_below_seconds: float = 0.0,
+) -> tuple[Raw, int]:
+    """Store result pages exactly as received, from where the last invocation stopped.
 
-    ``first_page`` is the status answer that found the job complete: it is stored as page 1, not
-    downloaded again. One page is held in memory at a time. Keys depend only on the run and the
-    page number, and the gzip header carries no timestamp, so a retried invocation overwrites the
-    same objects with the same bytes.
+    Returns the ``raw`` member and the seconds to wait before going on (a 429's Retry-After, else
+    0). Pages are stored until the last one (``raw.next`` None), until ``seconds_left()`` falls
+    below ``stop_below_seconds`` (``raw.next`` is then the first page not stored), or until a page
+    request is answered 429 (waited out by the state machine, not by this Lambda).
+
+    After every page a checkpoint (``raw/run=<id>/progress.json``) records the position, so a
+    retried invocation whose predecessor was stopped mid-way resumes there: no page is fetched or
+    stored twice. ``first_page`` is the status answer that found the job complete: it is page 1,
+    not downloaded again. One page is held in memory at a time; keys depend only on the run and
+    the page number, and the gzip header carries no timestamp.
     """
     if job.state != c.JOB_COMPLETE:
         raise ValueError(f"job {job.id} is {job.state!r}, not complete")
-    prefix = raw_prefix(run_id)
-    pages = 0
-    rows = 0
-    for page in client.iter_pages(job.api, job.id, page_size, first_page=first_page):
-        pages += 1
-        rows += page.rows
-        s3_client.put_object(
-            Bucket=bucket,
-            Key=raw_page_key(run_id, page.number),
-            Body=gzip.compress(page.body, mtime=0),
-            ContentType="application/json",
-        )
-    logger.info("Stored the result pages", extra={"pages": pages, "rows": rows, "prefix": prefix})
-    return Raw(prefix=prefix, pages=pages, rows=rows)
+    raw = _furthest(
+        resume or Raw(raw_prefix(run_id), pages=0, rows=0, next=PageCursor()),
+        _read_checkpoint(s3_client, bucket, run_id),
+    )
+    if raw.next is None:
+        return raw, 0
+    in_hand = (
+        first_page if first_page is not None and first_page.number == raw.next.number else None
+    )
+    pages = client.iter_pages(
+        job.api, job.id, page_size, start=raw.next, first_page=in_hand, wait_on_rate_limit=False
+    )
+    wait = 0
+    try:
+        for page in _while_time_allows(pages, seconds_left, stop_below_seconds):
+            s3_client.put_object(
+                Bucket=bucket,
+                Key=raw_page_key(run_id, page.number),
+                Body=gzip.compress(page.body, mtime=0),
+                ContentType="application/json",
+            )
+            following = raw.next.following(page) if raw.next is not None else None
+            raw = dataclasses.replace(
+                raw, pages=raw.pages + 1, rows=raw.rows + page.rows, next=following
+            )
+            _write_checkpoint(s3_client, bucket, run_id, raw)
+    except RetryLaterError as rate_limited:
+        wait = _retry_after_wait(rate_limited.retry_after_seconds)
+    logger.info(
+        "Stored result pages",
+        extra={
+            "pages": raw.pages,
+            "rows": raw.rows,
+            "next": _cursor_json(raw.next),
+            "wait": wait,
+        },
+    )
+    return raw, wait
+
+
+def _while_time_allows(
+    pages: Iterator[Page], seconds_left: Callable[[], float], stop_below_seconds: float
+) -> Iterator[Page]:
+    """The pages while the invocation has time for another; stops before asking for the next."""
+    while seconds_left() >= stop_below_seconds:
+        page = next(pages, None)
+        if page is None:
+            return
+        yield page
+
+
+def _furthest(state: Raw, checkpoint: Raw | None) -> Raw:
+    """The state document's position, or the checkpoint's if a stopped invocation got further."""
+    if checkpoint is not None and checkpoint.pages > state.pages:
+        return checkpoint
+    return state
+
+
+def _read_checkpoint(s3_client: Any, bucket: str, run_id: str) -> Raw | None:
+    key = raw_progress_key(run_id)
+    # Asked by listing: the role may list raw/ but a GET of a missing key would be AccessDenied.
+    listing = s3_client.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    if not any(item["Key"] == key for item in listing.get("Contents", [])):
+        return None
+    body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return from_json(Raw, json.loads(body))
+
+
+def _write_checkpoint(s3_client: Any, bucket: str, run_id: str, raw: Raw) -> None:
+    s3_client.put_object(
+        Bucket=bucket,
+        Key=raw_progress_key(run_id),
+        Body=json.dumps(to_json(raw)).encode(),
+        ContentType="application/json",
+    )
+
+
+def _cursor_json(cursor: PageCursor | None) -> dict[str, Any] | None:
+    return None if cursor is None else to_json(cursor)
 
 
 def format_timestamp(moment: datetime) -> str:

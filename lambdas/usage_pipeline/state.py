@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 
+from usage_pipeline.genesys.paging import PageCursor
 from usage_pipeline.query import NormalizedQuery
 
 M = TypeVar("M")
@@ -56,11 +57,16 @@ class Wait:
 
 @dataclass(frozen=True)
 class Raw:
-    """The exact result pages stored under ``prefix``."""
+    """The exact result pages stored under ``prefix``; ``next`` is where storing goes on.
+
+    ``next`` is None once the last page is stored; otherwise the cursor of the first page not
+    stored yet (the PagesLeft choice loops until it is None).
+    """
 
     prefix: str
     pages: int
     rows: int
+    next: PageCursor | None = None
 
 
 @dataclass(frozen=True)

@@ -151,8 +151,13 @@ def test_poll_status_grants(template_json: dict[str, Any], ids: dict[str, str]) 
         ("kms:Decrypt", f"<{ids['key']}.Arn>"),
         ("kms:GenerateDataKey", f"<{ids['key']}.Arn>"),
         ("s3:PutObject", f"<{ids['bucket']}.Arn>/raw/*"),
+        # The paging checkpoint: read back by a retried invocation, found by listing raw/.
+        ("s3:GetObject", f"<{ids['bucket']}.Arn>/raw/*"),
+        ("s3:ListBucket", f"<{ids['bucket']}.Arn>"),
         *XRAY,
     }
+    (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    assert render(listing["Condition"]) == {"StringLike": {"s3:prefix": ["raw/*"]}}
 
 
 def test_transform_grants(template_json: dict[str, Any], ids: dict[str, str]) -> None:

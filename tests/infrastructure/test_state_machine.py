@@ -21,6 +21,7 @@ from usage_pipeline import constants as rc
 TASKS = {  # state: (handler, Lambda timeout, Fail state of its Catch, calls Genesys)
     "SubmitQuery": (rc.HANDLER_SUBMIT_QUERY, 60, "SubmitQueryFailed", True),
     "PollStatus": (rc.HANDLER_POLL_STATUS, 300, "PollStatusFailed", True),
+    "FetchPages": (rc.HANDLER_POLL_STATUS, 300, "FetchPagesFailed", True),
     "Transform": (rc.HANDLER_TRANSFORM, 900, "TransformFailed", False),
     "Land": (rc.HANDLER_LAND, 300, "LandFailed", False),
 }
@@ -69,6 +70,9 @@ def test_states_and_flow(states: dict[str, dict[str, Any]]) -> None:
         "WaitForJob",
         "PollStatus",
         "JobState",
+        "PagesLeft",
+        "WaitForPages",
+        "FetchPages",
         "Transform",
         "Land",
         "Done",
@@ -78,6 +82,7 @@ def test_states_and_flow(states: dict[str, dict[str, Any]]) -> None:
         "UnknownJobState",
         "SubmitQueryFailed",
         "PollStatusFailed",
+        "FetchPagesFailed",
         "TransformFailed",
         "LandFailed",
     }
@@ -89,6 +94,13 @@ def test_states_and_flow(states: dict[str, dict[str, Any]]) -> None:
         "Comment": states["WaitForJob"]["Comment"],
     }
     assert states["PollStatus"]["Next"] == "JobState"
+    assert states["WaitForPages"] == {
+        "Type": "Wait",
+        "SecondsPath": "$.wait.seconds",
+        "Next": "FetchPages",
+        "Comment": states["WaitForPages"]["Comment"],
+    }
+    assert states["FetchPages"]["Next"] == "PagesLeft"
     assert states["Transform"]["Next"] == "Land"
     assert states["Land"]["Next"] == "Done"
     assert states["Done"]["Type"] == "Succeed"
@@ -100,7 +112,7 @@ def test_choice_switches_on_job_state(states: dict[str, dict[str, Any]]) -> None
     branches = {(b["Variable"], b["StringEquals"]): b["Next"] for b in choice["Choices"]}
     assert branches == {
         ("$.job.state", rc.JOB_RUNNING): "WaitForJob",
-        ("$.job.state", rc.JOB_COMPLETE): "Transform",
+        ("$.job.state", rc.JOB_COMPLETE): "PagesLeft",
         ("$.job.state", rc.JOB_FAILED): "GenesysJobFailed",
         ("$.job.state", rc.JOB_CANCELLED): "GenesysJobCancelled",
         ("$.job.state", rc.JOB_TIMED_OUT): "GenesysJobTimedOut",
@@ -108,6 +120,18 @@ def test_choice_switches_on_job_state(states: dict[str, dict[str, Any]]) -> None
     assert states[choice["Default"]]["Type"] == "Fail"
     for name in ("GenesysJobFailed", "GenesysJobCancelled", "GenesysJobTimedOut"):
         assert states[name] == {"Type": "Fail", "Error": name, "CausePath": "$.job.message"}
+
+
+def test_pages_left_loops_while_a_cursor_is_left(states: dict[str, dict[str, Any]]) -> None:
+    # raw.next present and not null: pages remain (docs/contracts.md section 3)
+    choice = states["PagesLeft"]
+    (branch,) = choice["Choices"]
+    assert branch["Next"] == "WaitForPages"
+    assert branch["And"] == [
+        {"Variable": "$.raw.next", "IsPresent": True},
+        {"Variable": "$.raw.next", "IsNull": False},
+    ]
+    assert choice["Default"] == "Transform"
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
@@ -203,5 +227,17 @@ def test_each_function_has_a_task_retrying_as_the_retry_policy_says(
             "MaxDelaySeconds": retrier.max_delay_s,
             "JitterStrategy": retrier.jitter.value,
         }
-        for retrier in retriers(calls_genesys=spec.calls_genesys)
+        for retrier in retriers(
+            calls_genesys=spec.calls_genesys, resumable=spec.resumes_after_interruption
+        )
     ]
+
+
+def test_only_resumable_tasks_retry_an_interrupted_invocation(
+    states: dict[str, dict[str, Any]],
+) -> None:
+    # A timed-out invocation is retried only where the function resumes from its checkpoint.
+    interrupted = {"Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"}
+    for name in TASKS:
+        retried = {error for r in states[name]["Retry"] for error in r["ErrorEquals"]}
+        assert (interrupted <= retried) is (name in ("PollStatus", "FetchPages")), name

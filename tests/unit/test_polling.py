@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from tests.unit.fake_genesys import FakeClock, FakeGenesys, json_reply, make_client, token_reply
 from usage_pipeline.constants import AGGREGATES_JOBS_PATH, TOKEN_PATH
-from usage_pipeline.genesys import JobStatus, Page, PageCursor, clear_token_cache
+from usage_pipeline.genesys import JobStatus, Page, PageCursor, RetryLaterError, clear_token_cache
 from usage_pipeline.polling import (
     next_wait_seconds,
     poll_job,
@@ -34,13 +34,16 @@ POLL_SETTINGS = {"initial_wait": 2, "max_wait": 60, "job_timeout_seconds": 3600}
 
 
 def make_page(number: int, row_count: int, next_cursor: str | None) -> Page:
+    """Page ``number``; it was asked with cursor ``c<number>`` (page 1 with none)."""
     document = {
         "queryStatus": "Succeeded",
         "entities": [{"requestCount": i} for i in range(row_count)],
     }
     # Odd spacing on purpose: stored bytes must be the page's, not a re-serialization.
     body = json.dumps(document, indent=1).encode()
-    return Page(number, body, document, row_count, None, next_cursor)
+    return Page(
+        number, body, document, row_count, None if number == 1 else f"c{number}", next_cursor
+    )
 
 
 @dataclass
@@ -69,9 +72,11 @@ class FakeJobClient:
         *,
         start: PageCursor | None = None,
         first_page: Page | None = None,
+        wait_on_rate_limit: bool = True,
     ) -> Iterator[Page]:
         self.calls.append(("iter_pages", api, job_id, page_size))
-        for page in self.pages:
+        first = (start or PageCursor()).number
+        for page in self.pages[first - 1 :]:
             if self.on_page is not None:
                 self.on_page(page)
             yield page
@@ -279,17 +284,19 @@ def test_store_pages_writes_each_page_exactly_as_received_gzipped(s3_client: Any
     client = FakeJobClient(pages=pages)
 
     # WHEN
-    raw = store_pages(
+    raw, wait = store_pages(
         client, complete_job(), s3_client=s3_client, bucket=BUCKET, run_id=RUN_ID, page_size=3
     )
 
     # THEN
-    assert raw == Raw(prefix=f"raw/run={RUN_ID}/", pages=3, rows=7)
+    assert raw == Raw(prefix=f"raw/run={RUN_ID}/", pages=3, rows=7, next=None)
+    assert wait == 0
     objects = stored_objects(s3_client)
     assert sorted(objects) == [
         f"raw/run={RUN_ID}/page-00001.json.gz",
         f"raw/run={RUN_ID}/page-00002.json.gz",
         f"raw/run={RUN_ID}/page-00003.json.gz",
+        f"raw/run={RUN_ID}/progress.json",
     ]
     assert [gzip.decompress(objects[raw_page_key(RUN_ID, n)]) for n in (1, 2, 3)] == [
         p.body for p in pages
@@ -304,7 +311,7 @@ def test_store_pages_streams_one_page_at_a_time(s3_client: Any) -> None:
     stored_before: list[int] = []
 
     def count_stored(_page: Page) -> None:
-        stored_before.append(s3_client.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0))
+        stored_before.append(len([k for k in stored_objects(s3_client) if "/page-" in k]))
 
     client = FakeJobClient(pages=[make_page(n, 1, None) for n in (1, 2, 3)], on_page=count_stored)
 
@@ -331,7 +338,7 @@ def test_store_pages_is_idempotent_on_retry(s3_client: Any) -> None:
     first = stored_objects(s3_client)
 
     # WHEN the invocation is retried
-    raw = store_pages(
+    raw, _ = store_pages(
         FakeJobClient(pages=pages),
         complete_job(),
         s3_client=s3_client,
@@ -394,7 +401,7 @@ def test_submit_poll_and_store_with_the_real_client(s3_client: Any) -> None:
         assert (job.state, wait) == ("running", 4)
         done = poll_job(client, job, now=NOW + timedelta(seconds=6), **POLL_SETTINGS)
         job, wait = done.job, done.wait_seconds
-        raw = store_pages(
+        raw, _ = store_pages(
             client,
             job,
             s3_client=s3_client,
@@ -407,8 +414,113 @@ def test_submit_poll_and_store_with_the_real_client(s3_client: Any) -> None:
 
     # THEN the status answer that found the job complete was stored as page 1: one GET per page
     assert (job.state, job.status, job.polls, wait) == ("complete", "Succeeded", 2, 0)
-    assert raw == Raw(prefix=f"raw/run={RUN_ID}/", pages=2, rows=3)
+    assert raw == Raw(prefix=f"raw/run={RUN_ID}/", pages=2, rows=3, next=None)
     assert len(page_requests) == 3  # Running, page 1 (the status call), page 2
     stored = stored_objects(s3_client)
     assert json.loads(gzip.decompress(stored[raw_page_key(RUN_ID, 2)])) == page_2
     clear_token_cache()
+
+
+# --- store_pages across invocations -------------------------------------------------------------
+
+
+class _Clock:
+    """Seconds left in an invocation that spends one second per page stored."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+    def __call__(self) -> float:
+        return self.left
+
+
+def test_an_invocation_stops_when_its_time_runs_short_and_the_next_resumes(
+    s3_client: Any,
+) -> None:
+    # GIVEN five pages and invocations that each have time for two pages
+    pages = [make_page(n, 2, None if n == 5 else f"c{n + 1}") for n in range(1, 6)]
+    fetched: list[int] = []
+    client = FakeJobClient(pages=pages)
+    raw = None
+    stored_per_invocation = []
+    for _ in range(4):
+        clock = _Clock(10.0)
+        client.on_page = lambda page, clock=clock: (
+            fetched.append(page.number),
+            setattr(clock, "left", clock.left - 3),
+        )
+
+        # WHEN each invocation stores pages while 5 s or more are left
+        raw, _ = store_pages(
+            client,
+            complete_job(),
+            s3_client=s3_client,
+            bucket=BUCKET,
+            run_id=RUN_ID,
+            page_size=2,
+            resume=raw,
+            seconds_left=clock,
+            stop_below_seconds=5.0,
+        )
+        stored_per_invocation.append(raw.pages)
+        if raw.next is None:
+            break
+
+    # THEN every page was fetched and stored exactly once, in order, two per invocation
+    assert fetched == [1, 2, 3, 4, 5]
+    assert stored_per_invocation == [2, 4, 5]
+    assert raw == Raw(prefix=f"raw/run={RUN_ID}/", pages=5, rows=10, next=None)
+    stored = stored_objects(s3_client)
+    assert [gzip.decompress(stored[raw_page_key(RUN_ID, n)]) for n in range(1, 6)] == [
+        page.body for page in pages
+    ]
+
+
+def test_a_retried_invocation_resumes_at_the_checkpoint_not_the_state(s3_client: Any) -> None:
+    # GIVEN an invocation stopped (timed out) after storing 3 of 4 pages, before it could return
+    pages = [make_page(n, 1, None if n == 4 else f"c{n + 1}") for n in range(1, 5)]
+    stopper = FakeJobClient(pages=pages[:3])
+    store_pages(
+        stopper, complete_job(), s3_client=s3_client, bucket=BUCKET, run_id=RUN_ID, page_size=1
+    )
+    fetched: list[int] = []
+    retry_client = FakeJobClient(pages=pages, on_page=lambda page: fetched.append(page.number))
+
+    # WHEN the state machine retries with the state document it had before (nothing stored)
+    raw, _ = store_pages(
+        retry_client,
+        complete_job(),
+        s3_client=s3_client,
+        bucket=BUCKET,
+        run_id=RUN_ID,
+        page_size=1,
+        resume=Raw(prefix=f"raw/run={RUN_ID}/", pages=0, rows=0, next=PageCursor()),
+    )
+
+    # THEN it fetches only the page that was missing
+    assert fetched == [4]
+    assert (raw.pages, raw.rows, raw.next) == (4, 4, None)
+
+
+def test_a_429_while_storing_hands_the_wait_to_the_state_machine(s3_client: Any) -> None:
+    # GIVEN a Genesys that answers the second page with 429, Retry-After 7.2 s
+    class RateLimitedAtPage2(FakeJobClient):
+        def iter_pages(self, *args: Any, **kwargs: Any) -> Iterator[Page]:
+            assert kwargs["wait_on_rate_limit"] is False  # a Lambda must not sleep on it
+            yield pages[0]
+            raise RetryLaterError(7.2, PageCursor(2, "c2"))
+
+    pages = [make_page(1, 3, "c2"), make_page(2, 3, None)]
+
+    # WHEN pages are stored
+    raw, wait = store_pages(
+        RateLimitedAtPage2(),
+        complete_job(),
+        s3_client=s3_client,
+        bucket=BUCKET,
+        run_id=RUN_ID,
+        page_size=3,
+    )
+
+    # THEN page 1 is kept, the cursor points at page 2 and the wait is Retry-After, rounded up
+    assert (raw.pages, raw.rows, raw.next, wait) == (1, 3, PageCursor(2, "c2"), 8)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from usage_pipeline.genesys.auth import clear_token_cache
-from usage_pipeline.genesys.client import GenesysClient, JobStatus
+from usage_pipeline.genesys.client import GenesysClient, JobStatus, RetryLaterError
 from usage_pipeline.genesys.hosts import validate_base_url, validate_environment
 from usage_pipeline.genesys.paging import Page, PageCursor
 from usage_pipeline.genesys.wire import build_query_body
@@ -21,6 +21,7 @@ __all__ = [
     "JobStatus",
     "Page",
     "PageCursor",
+    "RetryLaterError",
     "build_query_body",
     "clear_token_cache",
     "validate_base_url",

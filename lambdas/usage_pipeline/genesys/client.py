@@ -73,6 +73,15 @@ class _RateLimited:
     retry_after_seconds: float
 
 
+class RetryLaterError(Exception):
+    """A page request was answered 429 and the caller asked not to wait: wait, then resume."""
+
+    def __init__(self, retry_after_seconds: float, at: PageCursor) -> None:
+        super().__init__(f"rate limited at page {at.number}; retry after {retry_after_seconds}s")
+        self.retry_after_seconds = retry_after_seconds
+        self.at = at
+
+
 class GenesysClient:
     """One per invocation (cheap): the token cache and the HTTP session outlive it."""
 
@@ -174,10 +183,23 @@ class GenesysClient:
             message = self._redactor.scrub(found) if found is not None else None
         return JobStatus(state, str(query_status), message)
 
-    def fetch_page(self, api: str, job_id: str, page_size: int, at: PageCursor) -> Page:
-        """The result page at ``at`` of a complete job."""
+    def fetch_page(
+        self,
+        api: str,
+        job_id: str,
+        page_size: int,
+        at: PageCursor,
+        *,
+        wait_on_rate_limit: bool = True,
+    ) -> Page:
+        """The result page at ``at`` of a complete job.
+
+        With ``wait_on_rate_limit=False`` a 429 raises ``RetryLaterError`` instead of sleeping.
+        """
         request = self._page_request(api, job_id, page_size, at, what=f"results page {at.number}")
-        reply = self._reply(request)
+        reply = self._call(request, wait_on_rate_limit=wait_on_rate_limit)
+        if isinstance(reply, _RateLimited):
+            raise RetryLaterError(reply.retry_after_seconds, at)
         document = expect_object(reply.document, request.what)
         if wire.job_state(document.get("queryStatus")) != c.JOB_COMPLETE:
             raise PageMalformed(
@@ -193,18 +215,22 @@ class GenesysClient:
         *,
         start: PageCursor | None = None,
         first_page: Page | None = None,
+        wait_on_rate_limit: bool = True,
     ) -> Iterator[Page]:
         """The result pages of a complete job from ``start`` (default: the first), in order.
 
         ``first_page`` (from ``status``) is the page at ``start`` already in hand. Raises
-        ``CursorLoop`` when a cursor repeats within the walk or the page count passes MAX_PAGES.
+        ``CursorLoop`` when a cursor repeats within the walk or the page count passes MAX_PAGES,
+        and ``RetryLaterError`` on a 429 when told not to wait.
         """
         at: PageCursor | None = start or PageCursor()
         page = first_page
         seen: set[str] = set()
         while at is not None:
             if page is None:
-                page = self.fetch_page(api, job_id, page_size, at)
+                page = self.fetch_page(
+                    api, job_id, page_size, at, wait_on_rate_limit=wait_on_rate_limit
+                )
             yield page
             at = at.following(page)
             if at is None:
