@@ -10,6 +10,7 @@ from typing import Final
 
 from aws_cdk.aws_logs import RetentionDays
 
+from ops.report import queries as report_queries
 from usage_pipeline import constants as rc
 from usage_pipeline import errors
 
@@ -58,7 +59,7 @@ CRAWLER_CONFIGURATION: Final = (
 ATHENA_ENGINE_VERSION: Final = "Athena engine version 3"
 BYTES_PER_MB: Final = 1024 * 1024
 # The saved query the local run executes with DuckDB (found by this name in the template).
-TOP_CLIENTS_BY_429_QUERY_NAME: Final = "top-10-oauth-clients-by-429"
+TOP_CLIENTS_BY_429_QUERY_NAME: Final = report_queries.TOP_CLIENTS_BY_429
 
 # --- pipeline -----------------------------------------------------------------------------------
 LOG_LEVEL: Final = "INFO"

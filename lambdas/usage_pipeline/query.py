@@ -165,6 +165,16 @@ def partition_dates(query: NormalizedQuery | Mapping[str, Any]) -> list[str]:
     return [day.isoformat() for day in periods(query)]
 
 
+def parse_interval(value: object) -> tuple[date, date]:
+    """The [start, end) days of an ``interval`` in any form the execution input takes.
+
+    Only the form is checked (InvalidInput otherwise), not the window limits: the report reads the
+    landed table, which may hold more history than the API answers.
+    """
+    start, end, _shown_value = _interval({"interval": value}, date.min)
+    return start, end
+
+
 def format_interval(start: date, end: date) -> str:
     """The normalized, end-exclusive interval string: ``<start>T00:00:00Z/<end>T00:00:00Z``."""
     return f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T00:00:00Z"
