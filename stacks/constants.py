@@ -29,6 +29,7 @@ ANALYTICS_ID: Final = "Analytics"
 PIPELINE_ID: Final = "Pipeline"
 SCHEDULE_ID: Final = "Schedule"
 ALARMS_ID: Final = "Alarms"
+DASHBOARD_ID: Final = "Dashboard"
 
 # --- storage ------------------------------------------------------------------------------------
 # Old versions of the source bucket's objects are kept this long (protects against a bad land).
@@ -138,3 +139,7 @@ METRIC_RATE_LIMITED_PERCENT: Final = rc.METRIC_RATE_LIMITED_PERCENT
 METRIC_SERVICE_DIMENSION: Final = "service"
 EXECUTION_ALARM_PERIOD_MINUTES: Final = 5
 DAILY_ALARM_PERIOD_HOURS: Final = 24
+
+# --- dashboard ----------------------------------------------------------------------------------
+# What the dashboard shows when opened: two weeks of daily runs.
+DASHBOARD_DEFAULT_DAYS: Final = 14

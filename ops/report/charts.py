@@ -43,6 +43,7 @@ def _status_segments(category: str, counts: Counts) -> list[dict[str, Any]]:
             "order": index,
             "requests": value,
             "total": counts.requests,
+            "description": f"{category}, {status.label} {status.meaning}: {value:,} requests",
         }
         for index, (status, value) in enumerate(counts.by_status())
         if value > 0
@@ -78,6 +79,7 @@ def stacked_by_status(items: Sequence[tuple[str, Counts]], category_title: str) 
                 "legend": STATUS_LEGEND,
             },
             "order": {"field": "order"},
+            "description": {"field": "description"},
             "tooltip": [
                 {"field": "category", "title": category_title},
                 {"field": "status", "title": "Status"},
@@ -97,6 +99,7 @@ def status_totals(counts: Counts) -> Spec:
             "meaning": status.meaning,
             "requests": value,
             "share": value / counts.requests if counts.requests else 0.0,
+            "description": f"{status.label} {status.meaning}: {value:,} requests",
         }
         for status, value in counts.by_status()
     ]
@@ -129,6 +132,7 @@ def status_totals(counts: Counts) -> Spec:
                         "scale": STATUS_SCALE,
                         "legend": None,
                     },
+                    "description": {"field": "description"},
                     "tooltip": [
                         {"field": "status", "title": "Status"},
                         {"field": "meaning", "title": "Meaning"},
@@ -153,6 +157,7 @@ def requests_per_day(all_series: Sequence[Series], series_title: str) -> Spec:
             "series": one.label,
             "requests": counts.requests,
             "status429": counts.status429,
+            "description": f"{one.label}, {day.isoformat()}: {counts.requests:,} requests",
         }
         for one in all_series
         for day, counts in one.days
@@ -187,6 +192,7 @@ def requests_per_day(all_series: Sequence[Series], series_title: str) -> Spec:
                     "labelLimit": LABEL_LIMIT,
                 },
             },
+            "description": {"field": "description"},
             "tooltip": [
                 {
                     "field": "day",
@@ -206,7 +212,7 @@ def requests_per_day(all_series: Sequence[Series], series_title: str) -> Spec:
 def uris_by_client(items: Sequence[tuple[str, Sequence[tuple[str, Counts]]]]) -> Spec:
     """For each selected client, its most called URLs stacked by status, one panel per client."""
     values = [
-        {**segment, "client": client}
+        {**segment, "client": client, "description": f"{client}, {segment['description']}"}
         for client, uris in items
         for uri, counts in uris
         for segment in _status_segments(uri, counts)
