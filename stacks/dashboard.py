@@ -1,8 +1,8 @@
 """The CloudWatch dashboard for whoever runs the pipeline: what to look at when an alarm fires.
 
-One screen, top to bottom: the alarms' states; the executions (succeeded, failed, timed out, aborted)
-and how long they took; what landed (rows per day, the share of 429s against the alarm's
-threshold); each function's errors and duration; the schedule's dead letters.
+One screen, top to bottom: the alarms' states; the executions (succeeded, failed, timed out,
+aborted) and how long they took; what landed (rows per day, the share of 429s against the
+alarm's threshold); each function's errors and duration; the schedule's dead letters.
 """
 
 from __future__ import annotations
@@ -51,9 +51,7 @@ class Dashboard(Construct):
             f"#dashboards:name={self.dashboard_name}"
         )
         self.dashboard.add_widgets(
-            cloudwatch.AlarmStatusWidget(
-                title="Alarms", alarms=list(alarms), width=WIDTH, height=3
-            )
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=WIDTH, height=3)
         )
         self.dashboard.add_widgets(*self._execution_widgets(state_machine))
         self.dashboard.add_widgets(*self._landed_widgets(rate_limited_percent_threshold))

@@ -34,7 +34,9 @@ def _metrics(widget: dict[str, Any]) -> list[tuple[str, str, dict[str, str], dic
     for line in widget["metrics"]:
         *names, options = line
         namespace, metric, *dimensions = names
-        found.append((namespace, metric, dict(zip(dimensions[::2], dimensions[1::2])), options))
+        found.append(
+            (namespace, metric, dict(zip(dimensions[::2], dimensions[1::2], strict=True)), options)
+        )
     return found
 
 
