@@ -1,4 +1,4 @@
-"""ops.report without a browser: CSV formula guard, HTML escaping, selections, no data, intervals."""
+"""ops.report without a browser: CSV formula guard, escaping, selections, no data, intervals."""
 
 from __future__ import annotations
 
