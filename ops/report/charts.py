@@ -25,11 +25,21 @@ STATUS_SCALE = {
 STATUS_LEGEND = {"title": "Status", "orient": "top", "direction": "horizontal"}
 
 
+# Readable on a laptop screen and in a screenshot: larger labels, fewer ticks.
+CONFIG = {
+    "axis": {"labelFontSize": 12, "titleFontSize": 12, "tickCount": 8, "labelColor": "#1f2933"},
+    "legend": {"labelFontSize": 12, "titleFontSize": 12},
+    "header": {"labelFontSize": 13},
+    "view": {"stroke": None},
+}
+
+
 def _base(height: int) -> Spec:
     return {
         "width": "container",
         "height": height,
         "autosize": {"type": "fit-x", "contains": "padding"},
+        "config": CONFIG,
     }
 
 
@@ -247,4 +257,5 @@ def uris_by_client(items: Sequence[tuple[str, Sequence[tuple[str, Counts]]]]) ->
             "encoding": encoding,
         },
         "resolve": {"scale": {"y": "independent"}},
+        "config": CONFIG,
     }
