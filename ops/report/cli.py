@@ -132,7 +132,7 @@ def main(
         print(f"no API usage landed from {days} (UTC): the page says so", file=out)
     size = page.stat().st_size
     print(
-        f"report of {days} (UTC): {page} ({size:,} bytes) and {len(written)} CSV files, "
+        f"report of {days} (UTC): {page.resolve()} ({size:,} bytes) and {len(written)} CSV files, "
         f"in {time.monotonic() - started:.1f} s",
         file=out,
     )

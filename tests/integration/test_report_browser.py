@@ -424,3 +424,27 @@ def test_hostile_names_are_shown_as_text_and_never_run(
     assert opened.page.locator("#chosen-uris li").all_inner_texts() == [uri]
     bars = _bars(opened.page, "top-clients")
     assert {what for what, _ in bars} == {name}
+
+
+def test_hovering_a_bar_shows_its_exact_numbers(
+    landed: Landed, report_dir: Path, open_report: Callable[..., Opened]
+) -> None:
+    # GIVEN the busiest client's successful requests, summed from the landed rows
+    rows = landed.in_range(landed.first, landed.last)
+    by_client = landed.sums_by(rows, lambda row: row["oauth_client_id"])
+    busiest = _top(by_client, 1)[0]
+    name = next(row["oauth_client_name"] for row in rows if row["oauth_client_id"] == busiest)
+    page = open_report(report_dir / "index.html").page
+
+    # WHEN the pointer rests on its 200 bar
+    page.locator(
+        f'#chart-top-clients svg [aria-roledescription="bar"][aria-label^="{name}, 200 "]'
+    ).hover()
+
+    # THEN the tooltip gives the client and the exact counts, with thousands separators
+    tooltip = page.locator("#vg-tooltip-element.visible")
+    tooltip.wait_for()
+    text = tooltip.inner_text()
+    assert name in text
+    assert f"{by_client[busiest].by_status['200']:,}" in text
+    assert f"{by_client[busiest].requests:,}" in text
