@@ -128,27 +128,22 @@ class Dashboard(Construct):
         self, functions: Mapping[str, lambda_.IFunction]
     ) -> list[cloudwatch.IWidget]:
         period = Duration.hours(1)
+
+        def per_function(title: str, unit: str, metric: str, statistic: str) -> cloudwatch.IWidget:
+            return cloudwatch.GraphWidget(
+                title=title,
+                left=[
+                    function.metric(metric, period=period, statistic=statistic, label=name)
+                    for name, function in functions.items()
+                ],
+                left_y_axis=cloudwatch.YAxisProps(min=0, label=unit, show_units=False),
+                width=WIDTH // 2,
+                height=HEIGHT,
+            )
+
         return [
-            cloudwatch.GraphWidget(
-                title="Function errors",
-                left=[
-                    function.metric_errors(period=period, statistic="Sum", label=name)
-                    for name, function in functions.items()
-                ],
-                left_y_axis=cloudwatch.YAxisProps(min=0, label="errors", show_units=False),
-                width=WIDTH // 2,
-                height=HEIGHT,
-            ),
-            cloudwatch.GraphWidget(
-                title="Function duration (longest)",
-                left=[
-                    function.metric_duration(period=period, statistic="Maximum", label=name)
-                    for name, function in functions.items()
-                ],
-                left_y_axis=cloudwatch.YAxisProps(min=0, label="milliseconds", show_units=False),
-                width=WIDTH // 2,
-                height=HEIGHT,
-            ),
+            per_function("Function errors", "errors", "Errors", "Sum"),
+            per_function("Function duration (longest)", "milliseconds", "Duration", "Maximum"),
         ]
 
     def _dead_letter_widget(self, queue: sqs.IQueue) -> cloudwatch.IWidget:

@@ -7,7 +7,6 @@ the selection known (the user's, or the top 5), the per-day and per-URL queries 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from ops.report import queries as q
 from ops.report.engines import Engine, QueryResult
@@ -17,7 +16,6 @@ from ops.report.model import (
     Counts,
     DateRange,
     Report,
-    Usage,
     active,
     changes,
     client_labels,
@@ -64,7 +62,7 @@ def build_report(
         usage_rows=usage.rows,
     )
     if not report.has_data:
-        return _with_bytes(report, engine, [summary, by_client, by_uri, usage])
+        return _with_bytes(report, [summary, by_client, by_uri, usage])
 
     known_clients = client_labels(
         (row["oauth_client_id"], row["oauth_client_name"]) for row in by_client.records()
@@ -118,7 +116,6 @@ def build_report(
     ]
     return _with_bytes(
         report,
-        engine,
         [summary, by_client, by_uri, usage, client_daily, client_uris, uri_daily],
     )
 
@@ -127,12 +124,10 @@ def _same(keys: Sequence[str]) -> list[tuple[str, str]]:
     return [(key, key) for key in keys]
 
 
-def _with_bytes(report: Report, engine: Engine, results: Sequence[QueryResult]) -> Report:
-    scanned: list[Any] = [result.bytes_scanned for result in results]
-    if all(value is not None for value in scanned):
-        report.bytes_scanned = sum(scanned)
+def _with_bytes(report: Report, results: Sequence[QueryResult]) -> Report:
+    """Athena tells the bytes each query scanned; DuckDB does not."""
+    scanned = [result.bytes_scanned for result in results]
+    known = [value for value in scanned if value is not None]
+    if len(known) == len(scanned):
+        report.bytes_scanned = sum(known)
     return report
-
-
-def top_usage(report: Report) -> tuple[list[Usage], list[Usage]]:
-    return report.top_clients, report.top_uris

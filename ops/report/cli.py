@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from ops.report.build import build_report
 from ops.report.csv_export import report_tables, write_tables
 from ops.report.engines import DEFAULT_STACK, AthenaEngine, Engine, LocalEngine, ReportError
@@ -127,6 +129,10 @@ def main(
         written = write_tables(args.out, report_tables(report))
     except ReportError as error:
         print(f"ops.report: {error}", file=err)
+        return 2
+    except (BotoCoreError, ClientError) as error:
+        # No credentials, no permission, throttled: AWS's own message says which.
+        print(f"ops.report: AWS: {error}", file=err)
         return 2
     if not report.has_data:
         print(f"no API usage landed from {days} (UTC): the page says so", file=out)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ops.report.model import STATUS_CLASSES, Change, Counts, Report, Series, Usage
+from ops.report.model import Change, Counts, Report, Series, Usage
 from ops.report.queries import COUNT_COLUMNS
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -67,11 +67,10 @@ def _daily_rows(all_series: Sequence[Series], with_name: bool) -> list[list[Any]
     return rows
 
 
-def _change_rows(found: Sequence[Change]) -> list[list[Any]]:
+def _change_rows(found: Sequence[Change], with_name: bool) -> list[list[Any]]:
     return [
         [
-            c.key,
-            c.label,
+            *([c.key, c.label] if with_name else [c.key]),
             c.requests_now,
             c.requests_before,
             c.requests_change,
@@ -102,8 +101,6 @@ def report_tables(report: Report) -> list[CsvTable]:
     tables = [CsvTable(USAGE_DATA, report.usage_columns, report.usage_rows)]
     if not report.has_data:
         return tables
-    client_status = sum((s.counts for s in report.client_series), Counts())
-    uri_status = sum((s.counts for s in report.uri_series), Counts())
     client_uri_rows = [
         [item.client.id, item.client.label, uri, *_counts(counts)]
         for item in report.client_uris
@@ -118,26 +115,26 @@ def report_tables(report: Report) -> list[CsvTable]:
             ("date", *CLIENT_KEY, *COUNT_COLUMNS),
             _daily_rows(report.client_series, True),
         ),
-        CsvTable(CLIENT_STATUS, STATUS_COLUMNS_OUT, _status_rows(client_status)),
+        CsvTable(CLIENT_STATUS, STATUS_COLUMNS_OUT, _status_rows(report.client_status)),
         CsvTable(CLIENT_URIS, (*CLIENT_KEY, "template_uri", *COUNT_COLUMNS), client_uri_rows),
         CsvTable(
             URI_DAILY,
             ("date", "template_uri", *COUNT_COLUMNS),
             _daily_rows(report.uri_series, False),
         ),
-        CsvTable(URI_STATUS, STATUS_COLUMNS_OUT, _status_rows(uri_status)),
+        CsvTable(URI_STATUS, STATUS_COLUMNS_OUT, _status_rows(report.uri_status)),
     ]
     if report.previous_totals is not None:
         tables += [
             CsvTable(
                 CHANGED_CLIENTS,
                 (*CLIENT_KEY, *CHANGE_COLUMNS),
-                _change_rows(report.changed_clients),
+                _change_rows(report.changed_clients, True),
             ),
             CsvTable(
                 CHANGED_URIS,
-                ("template_uri", "label", *CHANGE_COLUMNS),
-                _change_rows(report.changed_uris),
+                ("template_uri", *CHANGE_COLUMNS),
+                _change_rows(report.changed_uris, False),
             ),
         ]
     return tables
@@ -158,7 +155,3 @@ def write_tables(out_dir: Path, tables: Sequence[CsvTable]) -> list[Path]:
         write_csv(path, table.columns, table.rows)
         written.append(path)
     return written
-
-
-# The status legend as the CSV files and the page name it (one source: the model).
-STATUS_LEGEND = [(status.label, status.meaning) for status in STATUS_CLASSES]

@@ -16,7 +16,7 @@ import jinja2
 
 from ops.report import charts
 from ops.report import csv_export as files
-from ops.report.model import STATUS_CLASSES, Change, Counts, Report
+from ops.report.model import STATUS_CLASSES, Change, Report
 
 ROOT = Path(__file__).resolve().parents[2]
 # The chart libraries, pinned in package.json and installed by `make install` (npm ci).
@@ -71,8 +71,6 @@ def _signed(value: int) -> str:
 
 def charts_of(report: Report) -> dict[str, list[Chart]]:
     """The graphs of each section, in page order."""
-    client_status = sum((s.counts for s in report.client_series), Counts())
-    uri_status = sum((s.counts for s in report.uri_series), Counts())
     return {
         "most-active": [
             Chart(
@@ -114,7 +112,7 @@ def charts_of(report: Report) -> dict[str, list[Chart]]:
                 "HTTP response status codes",
                 "The selected OAuth clients' requests by status.",
                 files.CLIENT_STATUS,
-                charts.status_totals(client_status),
+                charts.status_totals(report.client_status),
             ),
             Chart(
                 "client-uris",
@@ -139,7 +137,7 @@ def charts_of(report: Report) -> dict[str, list[Chart]]:
                 "HTTP response status codes",
                 "The selected template URIs' requests by status.",
                 files.URI_STATUS,
-                charts.status_totals(uri_status),
+                charts.status_totals(report.uri_status),
             ),
         ],
     }

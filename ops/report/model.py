@@ -195,6 +195,16 @@ class Report:
     def previous_range(self) -> DateRange:
         return self.range.previous()
 
+    @property
+    def client_status(self) -> Counts:
+        """The selected OAuth clients' requests by status."""
+        return total(one.counts for one in self.client_series)
+
+    @property
+    def uri_status(self) -> Counts:
+        """The selected template URIs' requests by status."""
+        return total(one.counts for one in self.uri_series)
+
 
 def client_labels(rows: Iterable[tuple[str, str | None]]) -> dict[str, OAuthClient]:
     """id -> OAuthClient; two clients with one name are told apart by the start of their id."""

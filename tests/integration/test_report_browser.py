@@ -108,8 +108,12 @@ def landed(tmp_path_factory: pytest.TempPathFactory) -> Landed:
     return Landed(bucket, rows, days_ago(7), days_ago(1))
 
 
-def _report(landed: Landed, out: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    interval = f"{landed.first.isoformat()}/{(landed.last + timedelta(days=1)).isoformat()}"
+def _report(
+    landed: Landed, out: Path, *options: str, interval: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m ops.report` over the landed copy; by default for the landed range."""
+    if interval is None:
+        interval = f"{landed.first.isoformat()}/{(landed.last + timedelta(days=1)).isoformat()}"
     return subprocess.run(
         [
             sys.executable,
@@ -384,24 +388,7 @@ def test_a_range_without_data_says_so(
     landed: Landed, tmp_path: Path, open_report: Callable[..., Opened]
 ) -> None:
     empty_day = (landed.first - timedelta(days=30)).isoformat()
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ops.report",
-            "--local",
-            str(landed.bucket),
-            "--out",
-            str(tmp_path),
-            "--interval",
-            empty_day,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    completed = _report(landed, tmp_path, interval=empty_day)
     assert completed.returncode == 0, completed.stderr
     opened = open_report(tmp_path / "index.html")
     assert opened.page.locator("#no-data").is_visible()

@@ -11,6 +11,7 @@ import pytest
 from botocore.stub import Stubber
 
 from ops.report import queries as q
+from ops.report.cli import main
 from ops.report.engines import AthenaEngine, ReportError, stack_outputs
 
 DATABASE, TABLE, WORKGROUP = "genesys_api_usage", "api_usage", "GenesysApiUsage-analysts"
@@ -170,3 +171,59 @@ def test_database_table_and_workgroup_come_from_the_stack_outputs() -> None:
             stack_outputs(cloudformation, "GenesysApiUsage")
         with pytest.raises(ReportError, match="Stack does not exist"):
             stack_outputs(cloudformation, "Missing")
+
+
+class _StubbedSession:
+    """boto3.Session's stand-in: clients whose answers are stubbed."""
+
+    def __init__(self) -> None:
+        self.clients = {
+            name: boto3.client(name, region_name="eu-west-1")
+            for name in ("cloudformation", "athena")
+        }
+        self.stubbers = {name: Stubber(client) for name, client in self.clients.items()}
+
+    def client(self, name: str) -> Any:
+        return self.clients[name]
+
+
+def test_the_cli_reports_an_aws_refusal_and_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # GIVEN a stack whose outputs are found, and credentials Athena refuses
+    session = _StubbedSession()
+    outputs = [
+        {"OutputKey": key, "OutputValue": value}
+        for key, value in (
+            ("GlueDatabaseName", DATABASE),
+            ("GlueTableName", TABLE),
+            ("AthenaWorkGroupName", WORKGROUP),
+        )
+    ]
+    session.stubbers["cloudformation"].add_response(
+        "describe_stacks",
+        {
+            "Stacks": [
+                {
+                    "StackName": "GenesysApiUsage",
+                    "CreationTime": "2026-11-01T00:00:00Z",
+                    "StackStatus": "CREATE_COMPLETE",
+                    "Outputs": outputs,
+                }
+            ]
+        },
+    )
+    session.stubbers["athena"].add_client_error(
+        "start_query_execution", "AccessDeniedException", "not allowed to run queries"
+    )
+    monkeypatch.setattr(boto3, "Session", lambda: session)
+    err = io.StringIO()
+
+    # WHEN the report runs against the stack
+    with session.stubbers["cloudformation"], session.stubbers["athena"]:
+        code = main(["--out", str(tmp_path / "out")], out=io.StringIO(), err=err)
+
+    # THEN it exits 2 with AWS's reason and writes nothing
+    assert code == 2
+    assert "not allowed to run queries" in err.getvalue()
+    assert not (tmp_path / "out").exists()
