@@ -309,3 +309,34 @@ def test_a_malformed_interval_is_refused_naming_the_option(interval: str) -> Non
 def test_an_interval_reaching_today_is_refused_with_the_last_complete_day() -> None:
     with pytest.raises(ReportError, match="2026-11-21"):
         range_of("2026-11-20/2026-11-23", TODAY)
+
+
+# --- what changed -------------------------------------------------------------------------------
+
+
+def test_what_changed_lists_the_biggest_movers_new_and_gone_ones_included() -> None:
+    from ops.report.model import CHANGES_PER_MEASURE, Counts, Usage, changes
+
+    def usage(key: str, now: int, before: int, now429: int = 0, before429: int = 0) -> Usage:
+        return Usage(
+            key,
+            key,
+            Counts(requests=now, status429=now429, status200=now - now429),
+            Counts(requests=before, status429=before429, status200=before - before429),
+        )
+
+    found = [
+        usage("steady", 100, 100),
+        usage("new", 50, 0),
+        usage("gone", 0, 40),
+        usage("throttled", 10, 10, now429=9, before429=0),
+        *(usage(f"small-{i}", 10 + i, 10) for i in range(1, 8)),
+    ]
+    listed = {change.key: change for change in changes(found)}
+    assert "steady" not in listed
+    assert listed["new"].status == "new"
+    assert listed["gone"].status == "gone"
+    # Unchanged requests, but its 429s moved most: listed for that.
+    assert listed["throttled"].status429_change == 9
+    assert len(listed) <= 2 * CHANGES_PER_MEASURE
+    assert list(listed)[:2] == ["new", "gone"]
