@@ -12,10 +12,15 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install demo test lint format unit infra integration synth bench scan clean
+.PHONY: help install demo test lint format unit infra integration synth bench scan clean chromium
+
+# make demo lands the last 14 complete UTC days: the report's default range (7 days) and the 7
+# days before it, which "What changed" compares with.
+DEMO_OUT := demo-output
+DEMO_DAYS := 14
 
 help:
-	@echo "make demo   - run the whole pipeline locally (simulator + moto + DuckDB)"
+	@echo "make demo   - run the whole pipeline locally (simulator + moto + DuckDB), then the report"
 	@echo "make test   - lint, unit, infrastructure (synth, cdk-nag, cfn-lint, checkov) and integration tests"
 	@echo "make synth  - synthesize the CloudFormation template (offline)"
 	@echo "make bench  - transform benchmark against jq; handler import time against boto3"
@@ -40,7 +45,9 @@ synth: install
 	@test -s $(TEMPLATE)
 
 demo: synth
-	$(PY) -m local.run
+	rm -rf $(DEMO_OUT)/bucket
+	$(PY) -m local.run --input '{"lastDays": $(DEMO_DAYS)}' --keep $(DEMO_OUT)/bucket
+	$(PY) -m ops.report --local $(DEMO_OUT)/bucket --out $(DEMO_OUT)/report
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -68,10 +75,17 @@ $(VENV_SCAN)/.installed: requirements-scan.txt
 scan: synth $(VENV_SCAN)/.installed
 	$(VENV_SCAN)/bin/checkov --file $(TEMPLATE) --framework cloudformation --compact --skip-download
 
-integration: synth
+# The report's browser tests drive Debian's chromium (Playwright cannot download its own here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+integration: synth chromium
 	$(PY) -m pytest tests/integration -q
 
-test: lint install synth $(VENV_SCAN)/.installed
+test: lint install synth chromium $(VENV_SCAN)/.installed
 	$(PY) -m pytest tests -q
 
 bench: $(VENV)/.installed

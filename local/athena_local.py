@@ -58,6 +58,26 @@ def to_duckdb(athena_sql: str) -> str:
     return sqlglot.transpile(athena_sql, read="athena", write="duckdb")[0]
 
 
+def connect_table(
+    *,
+    database: str,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    data_dir: Path,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection where `"database"."table"` is a view over `data_dir/usage/**`."""
+    # Empty partitions (a day with no traffic) are landed as empty objects; DuckDB needs none.
+    files = sorted(p for p in (data_dir / "usage").rglob("*.json") if p.stat().st_size > 0)
+    connection = duckdb.connect()
+    try:
+        connection.execute(f"CREATE SCHEMA {_quote(database)}")
+        connection.execute(table_view_sql(database, table, columns, files))
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
 def run_query(
     athena_sql: str,
     *,
@@ -67,12 +87,8 @@ def run_query(
     data_dir: Path,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one Athena query over `data_dir/usage/**` and return (column names, rows)."""
-    # Empty partitions (a day with no traffic) are landed as empty objects; DuckDB needs none.
-    files = sorted(p for p in (data_dir / "usage").rglob("*.json") if p.stat().st_size > 0)
-    connection = duckdb.connect()
+    connection = connect_table(database=database, table=table, columns=columns, data_dir=data_dir)
     try:
-        connection.execute(f"CREATE SCHEMA {_quote(database)}")
-        connection.execute(table_view_sql(database, table, columns, files))
         result = connection.execute(to_duckdb(athena_sql))
         names = [description[0] for description in result.description]
         return names, result.fetchall()

@@ -13,6 +13,8 @@ from typing import Final
 
 from aws_cdk.aws_logs import RetentionDays
 
+from ops.report import queries as report_queries
+
 STACK_ID: Final = "GenesysApiUsage"
 STACK_DESCRIPTION: Final = (
     "Genesys Cloud API usage -> S3 (NDJSON, partitioned) -> Glue -> Athena, "
@@ -28,6 +30,7 @@ ANALYTICS_ID: Final = "Analytics"
 PIPELINE_ID: Final = "Pipeline"
 SCHEDULE_ID: Final = "Schedule"
 ALARMS_ID: Final = "Alarms"
+DASHBOARD_ID: Final = "Dashboard"
 
 # --- storage ------------------------------------------------------------------------------------
 # Old versions of the source bucket's objects are kept this long (protects against a bad land).
@@ -58,7 +61,7 @@ CRAWLER_CONFIGURATION: Final = (
 ATHENA_ENGINE_VERSION: Final = "Athena engine version 3"
 BYTES_PER_MB: Final = 1024 * 1024
 # The saved query the local run executes with DuckDB (found by this name in the template).
-TOP_CLIENTS_BY_429_QUERY_NAME: Final = "top-10-oauth-clients-by-429"
+TOP_CLIENTS_BY_429_QUERY_NAME: Final = report_queries.TOP_CLIENTS_BY_429
 
 # --- pipeline -----------------------------------------------------------------------------------
 LOG_LEVEL: Final = "INFO"
@@ -75,3 +78,7 @@ DLQ_RETENTION_DAYS: Final = 14
 METRIC_SERVICE_DIMENSION: Final = "service"
 EXECUTION_ALARM_PERIOD_MINUTES: Final = 5
 DAILY_ALARM_PERIOD_HOURS: Final = 24
+
+# --- dashboard ----------------------------------------------------------------------------------
+# What the dashboard shows when opened: two weeks of daily runs.
+DASHBOARD_DEFAULT_DAYS: Final = 14

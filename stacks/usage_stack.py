@@ -12,6 +12,7 @@ from stacks.alarms import Alarms
 from stacks.analytics import Analytics
 from stacks.catalog import Catalog
 from stacks.config import PipelineConfig
+from stacks.dashboard import Dashboard
 from stacks.encryption import Encryption
 from stacks.pipeline import Pipeline
 from stacks.schedule import DailySchedule
@@ -33,6 +34,7 @@ class GenesysApiUsageStack(Stack):
         self.pipeline = self._build_pipeline()
         self.schedule = self._build_schedule()
         self.alarms = self._build_alarms()
+        self.dashboard = self._build_dashboard()
         self._build_outputs()
 
     def _build_encryption(self) -> Encryption:
@@ -117,6 +119,17 @@ class GenesysApiUsageStack(Stack):
             expect_daily_rows=self.config.schedule_enabled,
         )
 
+    def _build_dashboard(self) -> Dashboard:
+        return Dashboard(
+            self,
+            c.DASHBOARD_ID,
+            state_machine=self.pipeline.state_machine,
+            functions=self.pipeline.functions,
+            dead_letter_queue=self.schedule.dead_letter_queue,
+            alarms=list(self.alarms.alarms.values()),
+            rate_limited_percent_threshold=self.config.rate_limited_percent_alarm_threshold,
+        )
+
     def _build_outputs(self) -> None:
         outputs = {
             "SourceBucketName": self.storage.source_bucket.bucket_name,
@@ -127,6 +140,8 @@ class GenesysApiUsageStack(Stack):
             "GlueCrawlerName": self.catalog.crawler_name,
             "AthenaWorkGroupName": self.analytics.workgroup_name,
             "AlarmTopicArn": self.alarms.topic.topic_arn,
+            "DashboardName": self.dashboard.dashboard_name,
+            "DashboardUrl": self.dashboard.url,
         }
         if self.secret.created:
             # What `aws secretsmanager put-secret-value --secret-id` takes. Its name is generated

@@ -148,6 +148,16 @@ def partition_dates(query: NormalizedQuery | Mapping[str, Any]) -> list[str]:
     return [day.isoformat() for day in periods(query)]
 
 
+def interval_window(value: object) -> tuple[date, date]:
+    """The [start, end) days of an ``interval`` in any form the execution input takes.
+
+    Only the form is checked (InvalidInput otherwise), not the window limits: the report reads the
+    landed table, which may hold more history than the API answers.
+    """
+    start, end, _shown = _interval({"interval": value}, c.DEFAULT_API, date.min)
+    return start, end
+
+
 def _as_query(query: NormalizedQuery | Mapping[str, Any]) -> NormalizedQuery:
     return query if isinstance(query, NormalizedQuery) else NormalizedQuery.from_dict(query)
 

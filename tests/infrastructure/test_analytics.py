@@ -8,16 +8,20 @@ import duckdb
 import pytest
 import sqlglot
 
+from ops.report import queries as report_queries
 from stacks import constants as c
 from tests.infrastructure.helpers import one, render, resources
 from usage_pipeline import constants as rc
 
-QUERY_NAMES = {
-    "top-10-oauth-clients-by-429",
-    "top-5-oauth-clients-by-requests",
-    "status-code-totals",
-    "top-5-template-uris",
-    "daily-trend",
+# The saved queries are the report's own (ops/report/queries.py) and the blueprint's question.
+QUERY_NAMES = set(report_queries.QUERIES_BY_NAME)
+# Values for every parameter a saved query takes, in the number of slots it is saved with.
+SAVED_VALUES = {
+    "start": "2026-11-21",
+    "end": "2026-11-21",
+    "previous_start": "2026-11-20",
+    "oauth_client_ids": ["a"] * report_queries.SAVED_LIST_SLOTS,
+    "template_uris": ["api/v2/users"] * report_queries.SAVED_LIST_SLOTS,
 }
 
 
@@ -53,6 +57,7 @@ def test_saved_queries_live_in_the_workgroup_and_database(
     workgroup_id, _ = one(template_json, "AWS::Athena::WorkGroup")
     _, database = one(template_json, "AWS::Glue::Database")
     assert set(named_queries) == QUERY_NAMES
+    assert c.TOP_CLIENTS_BY_429_QUERY_NAME in named_queries
     for query in named_queries.values():
         assert query["WorkGroup"] == {"Ref": workgroup_id}
         assert query["Database"] == database["Properties"]["DatabaseInput"]["Name"]
@@ -60,6 +65,7 @@ def test_saved_queries_live_in_the_workgroup_and_database(
         # Never across groupings or granularities: that would double count.
         assert "granularity = 'day'" in query["QueryString"]
         assert "grouping = 'httpmethod_oauthclientid_templateuri'" in query["QueryString"]
+        assert "api = 'aggregates'" in query["QueryString"]
         assert "genesysclouddb" not in query["QueryString"]
 
 
@@ -111,9 +117,14 @@ def test_every_saved_query_runs_on_duckdb_after_sqlglot(
         f'INSERT INTO "genesys_api_usage"."api_usage" VALUES ({placeholders})', rows
     )
     for name, query in named_queries.items():
-        # WHEN the Athena SQL is translated and run
+        # WHEN the saved SQL, its `?` slots filled as the description says, is translated and run
+        bound = report_queries.QUERIES_BY_NAME[name].bind(
+            '"genesys_api_usage"."api_usage"', SAVED_VALUES
+        )
+        assert bound.sql == query["QueryString"]
+        assert query["QueryString"].count("?") == len(bound.parameters)
         (duck_sql,) = sqlglot.transpile(query["QueryString"], read="athena", write="duckdb")
-        result = connection.execute(duck_sql).fetchall()
+        result = connection.execute(duck_sql, list(bound.parameters)).fetchall()
         # THEN it answers
         assert result, name
     (top, *_rest) = connection.execute(

@@ -1,0 +1,5 @@
+import sys
+
+from ops.report.cli import main
+
+sys.exit(main())
