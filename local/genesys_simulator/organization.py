@@ -136,6 +136,15 @@ class GroupedCounts:
         return self.keys[index], self.counts[start : start + COUNTS_PER_ROW]
 
     @classmethod
+    def total(cls, parts: Sequence[GroupedCounts]) -> GroupedCounts:
+        """Several groupings (the days of a period) added up group by group (one: itself)."""
+        if len(parts) == 1:
+            return parts[0]
+        keys = [key for part in parts for key in part.keys]
+        counts = [part.row(index)[1] for part in parts for index in range(len(part))]
+        return _group(keys, counts)
+
+    @classmethod
     def from_totals(cls, totals: dict[int, list[int]]) -> GroupedCounts:
         keys = sorted(key for key, counts in totals.items() if any(counts))
         return cls(array("q", keys), array("q", chain.from_iterable(totals[k] for k in keys)))
@@ -382,7 +391,7 @@ def _group_rising(keys: list[int], counts: Sequence[tuple[int, ...]]) -> Grouped
     return GroupedCounts(array("q", group_keys), array("q", chain.from_iterable(group_counts)))
 
 
-def _group(keys: list[int], counts: Sequence[tuple[int, ...]]) -> GroupedCounts:
+def _group(keys: list[int], counts: Sequence[Sequence[int]]) -> GroupedCounts:
     """Group counts by key in any order."""
     totals: dict[int, list[int]] = {}
     for key, each in zip(keys, counts, strict=True):

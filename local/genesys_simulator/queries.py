@@ -266,31 +266,8 @@ def usage_result(organization: Organization, query: UsageQuery, readings: Readin
         parts.setdefault(readings.period_start(day, query), []).append(totals)
         day += timedelta(days=1)
     # Days are walked in order, so periods are too; a period's groups are sorted by their key.
-    periods = [(period, _sum(days)) for period, days in parts.items()]
+    periods = [(period, GroupedCounts.total(days)) for period, days in parts.items()]
     return UsageResult(periods, _RowRenderer(organization, query, dimensions))
-
-
-def usage_rows(
-    organization: Organization, query: UsageQuery, readings: Readings
-) -> list[dict[str, Any]]:
-    return usage_result(organization, query, readings).rows()
-
-
-def _sum(days: list[GroupedCounts]) -> GroupedCounts:
-    """The days of one period added up group by group (one day: itself)."""
-    if len(days) == 1:
-        return days[0]
-    totals: dict[int, list[int]] = {}
-    for grouped in days:
-        for index in range(len(grouped)):
-            key, counts = grouped.row(index)
-            period_counts = totals.get(key)
-            if period_counts is None:
-                totals[key] = list(counts)
-            else:
-                for position, value in enumerate(counts):
-                    period_counts[position] += value
-    return GroupedCounts.from_totals(totals)
 
 
 class _RowRenderer:

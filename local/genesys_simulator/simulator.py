@@ -395,7 +395,9 @@ class GenesysSimulator:
             return page_size
         status = self._status_without_rows(job)
         if status is not None:
-            return json_response(200, status)
+            # The spec answers 202 while the job is "still running or failed".
+            cancelled = status["queryStatus"] == wire.STATUS_CANCELLED
+            return json_response(200 if cancelled else 202, status)
         page = self._page(request, job, page_size)
         if isinstance(page, SimResponse):
             return page

@@ -215,6 +215,23 @@ def test_a_token_expires_after_expires_in_seconds(sim: SimulatorServer) -> None:
 # --- aggregates API ---------------------------------------------------------------------------
 
 
+def test_aggregates_status_polls_answer_202_while_running_or_failed(sim: SimulatorServer) -> None:
+    # GIVEN a job that succeeds and one that fails, each after two polls
+    session = session_for(sim)
+    succeeding = submit(sim, session, "aggregates", AGGREGATES_QUERY)
+    sim.set_fault("job-failed")
+    failing = submit(sim, session, "aggregates", AGGREGATES_QUERY)
+
+    # WHEN each is polled three times
+    def codes(job: dict[str, Any]) -> list[tuple[int, str]]:
+        answers = [session.get(sim.base_url + job["resultsUri"], timeout=5) for _ in range(3)]
+        return [(answer.status_code, answer.json()["queryStatus"]) for answer in answers]
+
+    # THEN 202 while Queued, Running or Failed (the spec's "still running or failed"), 200 with rows
+    assert codes(succeeding) == [(202, "Queued"), (202, "Running"), (200, "Succeeded")]
+    assert codes(failing) == [(202, "Queued"), (202, "Running"), (202, "Failed")]
+
+
 def test_aggregates_job_runs_then_pages_through_all_expected_rows(sim: SimulatorServer) -> None:
     # GIVEN a submitted three-day job of the default grouping
     session = session_for(sim)
@@ -452,7 +469,7 @@ def test_stats_count_answers_by_endpoint_and_status(sim: SimulatorServer) -> Non
     # THEN each answer is counted under its endpoint and status
     stats = sim.stats()
     assert stats["requests"] == {
-        "aggregates.results": {"200": 1},
+        "aggregates.results": {"202": 1},
         "aggregates.submit": {"202": 1, "400": 1},
         "other": {"404": 1},
         "token": {"200": 1},
