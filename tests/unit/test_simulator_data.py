@@ -654,3 +654,29 @@ def test_a_day_younger_than_late_days_grows_each_day_until_final() -> None:
     # AND rows appear as the day fills in: none disappears
     keys = [{dimension_key(wire.API_AGGREGATES, row) for row in rows} for rows in seen]
     assert keys[0] <= keys[1] <= keys[2]
+
+
+def test_measure_reports_the_rows_and_pages_of_a_backfill(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN the measuring tool run on three days of the default organization
+    from local.genesys_simulator import measure
+
+    measure.main(["--org", "default", "--days", "3", "--today", TODAY.isoformat()])
+    output = capsys.readouterr().out
+
+    # THEN it reports the backfill's rows and pages of 1000, as a job would page them
+    rows = len(
+        simulator_with().expected_result(
+            wire.API_AGGREGATES,
+            {
+                "interval": aggregates_interval(date(2026, 11, 19), date(2026, 11, 21)),
+                "granularity": "Day",
+                "groupBy": DEFAULT_GROUPING,
+            },
+        )
+    )
+    assert f": {rows} rows;" in output
+    assert f"{-(-rows // 1000)} pages of 1000" in output
+    assert f"rendered every page ({rows} rows)" in output
+    assert "peak memory" in output
