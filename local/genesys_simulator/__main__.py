@@ -1,7 +1,8 @@
 """`python -m local.genesys_simulator`: run the simulator until SIGINT or SIGTERM.
 
 With `--port 0` the system picks a free port; the one line on stdout tells the base URL, so a
-parent process can read it before talking to the simulator.
+parent process can read it before talking to the simulator. Every option of
+options.SimulatorSettings is a flag (`--week-start sunday`, `--org large`, `--latency 0.05`).
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ import argparse
 import logging
 import signal
 import threading
-from datetime import date
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
-from local.genesys_simulator import wire
-from local.genesys_simulator.server import DEFAULT_PORT, SimulatorServer
-from local.genesys_simulator.simulator import (
+from local.genesys_simulator.options import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
-    DEFAULT_POLLS_UNTIL_DONE,
-    DEFAULT_SEED,
+    OPTIONS,
+    Option,
+    SettingError,
 )
+from local.genesys_simulator.server import DEFAULT_PORT, SimulatorServer
+from local.genesys_simulator.simulator import DEFAULT_SEED
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,35 +36,29 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="the organization's seed")
-    parser.add_argument(
-        "--polls-until-done",
-        type=int,
-        default=DEFAULT_POLLS_UNTIL_DONE,
-        help="status polls a job answers Queued/Running before it is done",
-    )
-    parser.add_argument(
-        "--page-size",
-        type=int,
-        default=wire.DEFAULT_LEGACY_PAGE_SIZE,
-        help="rows per page of the legacy API (aggregates takes pageSize per request)",
-    )
-    parser.add_argument(
-        "--rate-limit-per-minute",
-        type=int,
-        default=wire.DEFAULT_RATE_LIMIT_PER_MINUTE,
-        help="requests per token per rolling 60 s before 429",
-    )
-    parser.add_argument(
-        "--token-expires-in", type=int, default=wire.DEFAULT_TOKEN_EXPIRES_IN, help="seconds"
-    )
-    parser.add_argument(
-        "--today",
-        type=date.fromisoformat,
-        default=None,
-        help="pretend the current UTC day is this YYYY-MM-DD (default: the real one)",
-    )
+    for option in OPTIONS:
+        parser.add_argument(
+            f"--{option.key}",
+            dest=option.name,
+            type=_argument_type(option),
+            default=option.default,
+            metavar="VALUE",
+            help=f"{option.help}; {option.allowed()}",
+        )
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
+
+
+def _argument_type(option: Option) -> Callable[[str], Any]:
+    """argparse shows an ArgumentTypeError's own message: the option, the value, what is allowed."""
+
+    def parse(text: str) -> Any:
+        try:
+            return option.parse_text(text)
+        except SettingError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,12 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         client_id=arguments.client_id,
         client_secret=arguments.client_secret,
         seed=arguments.seed,
-        polls_until_done=arguments.polls_until_done,
-        page_size=arguments.page_size,
-        rate_limit_per_minute=arguments.rate_limit_per_minute,
-        token_expires_in=arguments.token_expires_in,
-        today=arguments.today,
         port=arguments.port,
+        **{option.name: getattr(arguments, option.name) for option in OPTIONS},
     )
     with server:
         print(f"Genesys Cloud simulator listening on {server.base_url}", flush=True)

@@ -1,7 +1,8 @@
 """The `/_sim/...` control endpoints: the Python control surface over HTTP (contracts section 8).
 
-JSON keys are camelCase like the rest of the wire (`pollsUntilDone`, `retryAfter`); snake_case is
-accepted too so a test can pass the same options it gives `set_fault`.
+JSON keys are camelCase like the rest of the wire (`pollsUntilDone`, `retryAfter`); snake_case
+and the options' `kebab-case` keys are accepted too, so a test can pass the same options it gives
+`set_fault` or `--sim`.
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def _expected(simulator: GenesysSimulator, options: dict[str, Any]) -> tuple[int
     return 200, {"rows": simulator.expected_rows(api, query)}
 
 
+def _expected_count(simulator: GenesysSimulator, options: dict[str, Any]) -> tuple[int, Any]:
+    api = options.pop("api", wire.API_AGGREGATES)
+    query = {_camel(key): value for key, value in options.items()}
+    return 200, {"rows": len(simulator.expected_result(api, query))}
+
+
 def _stats(simulator: GenesysSimulator, _options: dict[str, Any]) -> tuple[int, Any]:
     return 200, simulator.stats()
 
@@ -95,10 +102,12 @@ def _organization(simulator: GenesysSimulator, _options: dict[str, Any]) -> tupl
         "id": organization.id,
         "name": organization.name,
         "seed": simulator.seed,
+        "size": organization.size,
         "today": simulator.today().isoformat(),
         "clients": [{"id": client.id, "name": client.name} for client in organization.clients],
         "users": len(organization.users),
         "templates": len(organization.templates),
+        "streams": len(organization.streams),
     }
 
 
@@ -107,6 +116,7 @@ _ACTIONS: dict[tuple[str, str], Callable[[GenesysSimulator, dict[str, Any]], tup
     ("GET", "faults"): _list_faults,
     ("DELETE", "faults"): _clear_faults,
     ("POST", "expected"): _expected,
+    ("POST", "expected-count"): _expected_count,
     ("GET", "stats"): _stats,
     ("DELETE", "stats"): _reset_stats,
     ("GET", "config"): _configure,
@@ -117,7 +127,7 @@ _ACTIONS: dict[tuple[str, str], Callable[[GenesysSimulator, dict[str, Any]], tup
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).replace("-", "_").lower()
 
 
 def _camel(name: str) -> str:

@@ -16,28 +16,20 @@ from local.genesys_simulator import wire
 
 RATE_LIMIT: Final = "rate-limit"
 SERVER_ERROR: Final = "server-error"
+REQUEST_TIMEOUT: Final = "request-timeout"
 SLOW: Final = "slow"
 JOB_FAILED: Final = "job-failed"
 JOB_CANCELLED: Final = "job-cancelled"
 JOB_STUCK: Final = "job-stuck"
+UNKNOWN_STATUS: Final = "unknown-status"
 MALFORMED_PAGE: Final = "malformed-page"
 TRUNCATED_PAGE: Final = "truncated-page"
 CURSOR_LOOP: Final = "cursor-loop"
 BAD_CREDENTIALS: Final = "bad-credentials"
-FAULT_KINDS: Final = (
-    RATE_LIMIT,
-    SERVER_ERROR,
-    SLOW,
-    JOB_FAILED,
-    JOB_CANCELLED,
-    JOB_STUCK,
-    MALFORMED_PAGE,
-    TRUNCATED_PAGE,
-    CURSOR_LOOP,
-    BAD_CREDENTIALS,
-)
 # The job faults decide a job's fate when it is submitted, in this order of precedence.
 JOB_FAULTS: Final = (JOB_FAILED, JOB_CANCELLED, JOB_STUCK)
+# Faults answering an error status before the request is looked at, in the order they are tried.
+ERROR_STATUS_FAULTS: Final = (SERVER_ERROR, REQUEST_TIMEOUT)
 
 # Endpoints a fault can be scoped to; "api" and "any" are shorthands.
 TOKEN: Final = "token"  # noqa: S105 - an endpoint name, not a secret
@@ -52,21 +44,45 @@ _ENDPOINT_SCOPES: Final = {
 }
 TRUNCATE_MODES: Final = ("content-length", "short")
 SERVER_ERROR_STATUSES: Final = (500, 502, 503, 504)
+# Statuses a job answers that Genesys documents; an unknown-status fault must send another one.
+DOCUMENTED_QUERY_STATUSES: Final = (
+    wire.AGGREGATES_QUEUED,
+    wire.AGGREGATES_RUNNING,
+    wire.AGGREGATES_SUCCEEDED,
+    wire.LEGACY_COMPLETE,
+    wire.STATUS_FAILED,
+    wire.STATUS_CANCELLED,
+)
 
 # kind -> (default endpoint scope, default count, kind-specific options with their defaults).
+# The one source of the fault kinds: FAULT_KINDS, the README's table and contracts section 8
+# follow it (a unit test holds the two documents to it).
 _KIND_DEFAULTS: Final[dict[str, tuple[str, int | None, dict[str, Any]]]] = {
     RATE_LIMIT: ("api", 1, {"retry_after": 1}),
     SERVER_ERROR: ("api", 1, {"status": 500}),
+    REQUEST_TIMEOUT: ("api", 1, {}),
     SLOW: ("any", None, {"seconds": 1.0}),
-    JOB_FAILED: (SUBMIT, 1, {"message": "The query failed: simulated failure of the usage job"}),
+    JOB_FAILED: (
+        SUBMIT,
+        1,
+        {"message": "The query failed: simulated failure of the usage job", "error_body": True},
+    ),
     JOB_CANCELLED: (SUBMIT, 1, {}),
     JOB_STUCK: (SUBMIT, 1, {}),
+    UNKNOWN_STATUS: (SUBMIT, 1, {"status": "Pending", "polls": 3}),
     MALFORMED_PAGE: (RESULTS, 1, {}),
     TRUNCATED_PAGE: (RESULTS, 1, {"mode": "content-length"}),
     CURSOR_LOOP: (RESULTS, None, {}),
     BAD_CREDENTIALS: (TOKEN, None, {}),
 }
-_COMMON_OPTIONS: Final = ("endpoint", "api", "count", "skip", "probability", "page")
+FAULT_KINDS: Final = tuple(_KIND_DEFAULTS)
+COMMON_OPTIONS: Final = ("endpoint", "api", "count", "skip", "probability", "page")
+
+
+def defaults_of(kind: str) -> tuple[str, int | None, dict[str, Any]]:
+    """A kind's default endpoint scope, default count and own options with their defaults."""
+    endpoint, count, options = _KIND_DEFAULTS[kind]
+    return endpoint, count, dict(options)
 
 
 class FaultError(ValueError):
@@ -155,9 +171,9 @@ def _build_fault(kind: str, options: dict[str, Any], fault_id: int) -> Fault:
     if kind not in _KIND_DEFAULTS:
         raise FaultError(f"Unknown fault kind {kind!r}; allowed: {', '.join(FAULT_KINDS)}")
     default_endpoint, default_count, kind_defaults = _KIND_DEFAULTS[kind]
-    unknown = set(options) - set(_COMMON_OPTIONS) - set(kind_defaults)
+    unknown = set(options) - set(COMMON_OPTIONS) - set(kind_defaults)
     if unknown:
-        allowed = ", ".join((*_COMMON_OPTIONS, *kind_defaults))
+        allowed = ", ".join((*COMMON_OPTIONS, *kind_defaults))
         raise FaultError(f"Unknown option(s) {sorted(unknown)} for {kind}; allowed: {allowed}")
     endpoint = options.get("endpoint", default_endpoint)
     if endpoint not in _ENDPOINT_SCOPES:
@@ -207,3 +223,14 @@ def _check_specific(kind: str, options: dict[str, Any]) -> None:
         raise FaultError(f"mode must be one of {list(TRUNCATE_MODES)}, not {options['mode']!r}")
     if kind == JOB_FAILED and not isinstance(options["message"], str):
         raise FaultError(f"message must be a string, not {options['message']!r}")
+    if kind == JOB_FAILED and not isinstance(options["error_body"], bool):
+        raise FaultError(f"error_body must be true or false, not {options['error_body']!r}")
+    if kind == UNKNOWN_STATUS:
+        status, polls = options["status"], options["polls"]
+        if not isinstance(status, str) or not status or status in DOCUMENTED_QUERY_STATUSES:
+            raise FaultError(
+                f"status must be a queryStatus Genesys does not document, not {status!r} "
+                f"(documented: {', '.join(DOCUMENTED_QUERY_STATUSES)})"
+            )
+        if isinstance(polls, bool) or not isinstance(polls, int) or polls < 1:
+            raise FaultError(f"polls must be a positive integer, not {polls!r}")

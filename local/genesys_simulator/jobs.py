@@ -9,9 +9,9 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
-from local.genesys_simulator.queries import UsageQuery
+from local.genesys_simulator.queries import UsageQuery, UsageResult
 
 # How a job ends, decided when it is submitted (a job fault can change the default).
 SUCCEEDS: Final = "succeeds"
@@ -20,6 +20,7 @@ IS_CANCELLED: Final = "is-cancelled"
 NEVER_ENDS: Final = "never-ends"
 
 # What a poll finds.
+UNKNOWN: Final = "unknown"  # a queryStatus the documentation does not list (unknown-status fault)
 QUEUED: Final = "queued"
 RUNNING: Final = "running"
 DONE: Final = "done"
@@ -35,32 +36,41 @@ class Job:
     query: UsageQuery
     polls_until_done: int
     page_size: int  # the legacy API's server-side page size, fixed for the job's life
+    # The rows, as the organization and the readings were when the job was submitted.
+    compute: Callable[[], UsageResult]
     fate: str = SUCCEEDS
     failure_message: str = ""
+    failure_has_error_body: bool = True  # Genesys: errorBody "may not be included"
+    unknown_status: str = ""  # answered for the first `unknown_polls` polls
+    unknown_polls: int = 0
     polls: int = 0
-    _rows: list[dict[str, Any]] | None = None
+    _result: UsageResult | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # Separate from _lock so a poll never waits for the rows being computed.
-    _rows_lock: threading.Lock = field(default_factory=threading.Lock)
+    _result_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def api(self) -> str:
         return self.query.api
 
     def poll(self) -> str:
-        """Count one look at the job; it answers Queued, then Running, until its polls are used."""
+        """Count one look at the job: any unknown status first, then Queued, then Running, until
+        its polls are used."""
         with self._lock:
             self.polls += 1
-            if self.fate == NEVER_ENDS or self.polls <= self.polls_until_done:
-                return QUEUED if self.polls == 1 else RUNNING
+            if self.polls <= self.unknown_polls:
+                return UNKNOWN
+            polls = self.polls - self.unknown_polls
+            if self.fate == NEVER_ENDS or polls <= self.polls_until_done:
+                return QUEUED if polls == 1 else RUNNING
             return DONE
 
-    def rows(self, compute: Callable[[UsageQuery], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-        """The job's result, computed once on first read (pages must never shift under a cursor)."""
-        with self._rows_lock:
-            if self._rows is None:
-                self._rows = compute(self.query)
-            return self._rows
+    def result(self) -> UsageResult:
+        """The job's rows, computed once on first read (pages must never shift under a cursor)."""
+        with self._result_lock:
+            if self._result is None:
+                self._result = self.compute()
+            return self._result
 
 
 class JobStore:
@@ -68,12 +78,19 @@ class JobStore:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def create(self, query: UsageQuery, polls_until_done: int, page_size: int) -> Job:
+    def create(
+        self,
+        query: UsageQuery,
+        polls_until_done: int,
+        page_size: int,
+        compute: Callable[[], UsageResult],
+    ) -> Job:
         job = Job(
             id=str(uuid.uuid4()),
             query=query,
             polls_until_done=polls_until_done,
             page_size=page_size,
+            compute=compute,
         )
         with self._lock:
             self._jobs[job.id] = job

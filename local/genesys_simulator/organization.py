@@ -1,23 +1,46 @@
 """A deterministic synthetic Genesys Cloud organization and its API usage, day by day.
 
-The organization (OAuth clients, people, endpoints, traffic streams) is drawn once from the seed.
-A day's usage is drawn from a generator seeded by (seed, date), so any day is reproducible on its
-own without storing a year of data, and a day is cached once drawn because queries overlap.
+The organization (OAuth clients, people, endpoints, traffic streams) is drawn once from the seed
+and its size (`default`: 42 clients; `large`: 3000 clients and ~3000 templates). A day's usage
+is drawn from a generator seeded by (seed, size, date), so any day is reproducible on its own
+without storing a year of data.
+
+Everything per stream is kept in columns and every dimension value as its rank in a sorted table,
+so a day of the large organization (~80k streams) is drawn and grouped in under a tenth of a
+second (measure.py): a group is one integer whose order is the rows' order (see `KeyCodec`).
 `random.Random` is the right tool here (S311 does not apply): the data must repeat, not be secret.
 """
 
 from __future__ import annotations
 
-import functools
 import random
 import threading
 import uuid
+from array import array
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, NamedTuple, TypeVar
+from itertools import chain, count, pairwise
+from typing import Final, Generic, NamedTuple, TypeVar
 
 from local.genesys_simulator import catalog
+
+# The dimensions a stream combines, in the order rows are sorted in after the date.
+CLIENT: Final = "client"
+USER: Final = "user"
+TEMPLATE: Final = "template"
+METHOD: Final = "method"
+PLATFORM: Final = "platform"
+DIMENSIONS: Final = (CLIENT, USER, TEMPLATE, METHOD, PLATFORM)
+COUNTS_PER_ROW: Final = 5  # status200, status300, status400, status429, status500
+
+# Weekend traffic of people-driven clients drops to this share; integrations run every day.
+_WEEKEND_ACTIVITY: Final = 0.35
+_LOW32: Final = 0xFFFFFFFF
+_DAYS_CACHED: Final = 8  # drawn days kept: a day grouped again another way is not drawn again
+# Grouped days kept, counted in rows: ~200 MB of the large organization's 90 days at most.
+_GROUPED_ROWS_CACHED: Final = 4_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,186 +50,413 @@ class OAuthClient:
     grant_type: str
 
 
-@dataclass(frozen=True, slots=True)
-class User:
-    id: str
-    name: str
+@dataclass(frozen=True)
+class Profile:
+    """How big an organization is drawn."""
+
+    extra_clients: int  # clients beyond catalog.OAUTH_CLIENTS, with built names
+    people: int
+    heavy_endpoints: tuple[int, int]  # (template, method) pairs a heavy client calls
+    light_endpoints: tuple[int, int]
+    extended_templates: bool  # catalog.*_EXTENSIONS too: thousands of templates
 
 
-@dataclass(frozen=True, slots=True)
-class TrafficStream:
-    """One combination of every dimension (client, user, template, method, platform) and habits."""
+PROFILES: Final = {
+    "default": Profile(
+        extra_clients=0,
+        people=80,
+        heavy_endpoints=(80, 160),
+        light_endpoints=(10, 70),
+        extended_templates=False,
+    ),
+    "large": Profile(
+        extra_clients=catalog.LARGE_EXTRA_CLIENTS,
+        people=catalog.LARGE_PEOPLE,
+        heavy_endpoints=(30, 70),
+        light_endpoints=(4, 16),
+        extended_templates=True,
+    ),
+}
 
-    client: OAuthClient
-    user: User
-    template_uri: str
-    http_method: str
-    platform: str
-    active_probability: float
-    daily_volume: float
-    works_weekends: bool
-    redirect_rate: float
-    client_error_rate: float
-    throttle_share: float  # share of the 4xx answers that are 429s
-    server_error_rate: float
+
+class Habit(NamedTuple):
+    """How one stream behaves on an active day; rates are fixed-point, 65536 = 100%."""
+
+    volume: float  # typical requests
+    server_error: int
+    redirect: int
+    client_error: int
+    throttle: int  # share of the 4xx answers that are 429s
 
 
-class DailyUsage(NamedTuple):
-    """What one traffic stream did on one day; the finest grain the simulator knows.
+@dataclass(frozen=True)
+class Behaviour:
+    """Every stream on one kind of day (weekday or weekend)."""
 
-    A NamedTuple rather than a frozen dataclass: a 90-day query builds ~150k of these and a frozen
-    dataclass's __init__ is several times slower.
+    activity: array[int]  # active when the day's 64-bit draw falls below this
+    habits: list[Habit]
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Every traffic stream (one combination of the five dimensions, and its habits), by column.
+
+    Streams are ordered by client, template and method (each by its rank), so the keys of a
+    grouping by client, by client and template, or by all three (the default grouping) rise with
+    the stream index: such a day is grouped in one pass, without a dictionary or a sort.
     """
 
-    stream: TrafficStream
-    status200: int
-    status300: int
-    status400: int
-    status429: int  # a subset of status400, as in Genesys
-    status500: int
+    ranks: dict[str, array[int]]  # dimension -> each stream's rank in Organization.values
+    weekday: Behaviour
+    weekend: Behaviour
 
-    @property
-    def requests(self) -> int:
-        return self.status200 + self.status300 + self.status400 + self.status500
+    def __len__(self) -> int:
+        return len(self.weekday.habits)
+
+
+@dataclass(frozen=True)
+class DayUsage:
+    """What the streams active on one day did; the finest grain the simulator knows."""
+
+    streams: array[int]  # indexes into Streams
+    counts: list[tuple[int, int, int, int, int]]  # status200, 300, 400, 429 (within 400), 500
+
+
+@dataclass(frozen=True)
+class GroupedCounts:
+    """Counts per group, groups in row order: `keys` sorted, `counts` five per key."""
+
+    keys: array[int]
+    counts: array[int]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def row(self, index: int) -> tuple[int, Sequence[int]]:
+        start = index * COUNTS_PER_ROW
+        return self.keys[index], self.counts[start : start + COUNTS_PER_ROW]
+
+    @classmethod
+    def total(cls, parts: Sequence[GroupedCounts]) -> GroupedCounts:
+        """Several groupings (the days of a period) added up group by group (one: itself)."""
+        if len(parts) == 1:
+            return parts[0]
+        keys = [key for part in parts for key in part.keys]
+        counts = [part.row(index)[1] for part in parts for index in range(len(part))]
+        return _group(keys, counts)
+
+    @classmethod
+    def from_totals(cls, totals: dict[int, list[int]]) -> GroupedCounts:
+        keys = sorted(key for key, counts in totals.items() if any(counts))
+        return cls(array("q", keys), array("q", chain.from_iterable(totals[k] for k in keys)))
+
+
+class KeyCodec:
+    """A group of some dimensions as one integer: the ranks in mixed radix, in DIMENSIONS order.
+
+    Ranks come from sorted value tables, so integer order is the order of the value tuples: rows
+    sort by the integer alone.
+    """
+
+    def __init__(self, dimensions: tuple[str, ...], sizes: dict[str, int]) -> None:
+        self.dimensions = dimensions
+        self._radices = tuple(sizes[dimension] for dimension in dimensions)
+
+    def encode(self, ranks: Iterable[int]) -> int:
+        key = 0
+        for rank, radix in zip(ranks, self._radices, strict=True):
+            key = key * radix + rank
+        return key
+
+    def decode(self, key: int) -> dict[str, int]:
+        ranks: dict[str, int] = {}
+        for dimension, radix in zip(
+            reversed(self.dimensions), reversed(self._radices), strict=True
+        ):
+            key, ranks[dimension] = divmod(key, radix)
+        return ranks
 
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-# Weekend traffic of people-driven clients drops to this share; integrations run every day.
-_WEEKEND_ACTIVITY = 0.35
-_DAY_CACHE_SIZE = 800  # more than the 366 days a query may reach, so a warm cache never thrashes
-
-
-class Organization:
-    """The simulated organization; `usage_on(day)` is its whole usage history, drawn on demand."""
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-        rng = random.Random(f"genesys-sim/organization/{seed}")  # noqa: S311
-        self.id = _uuid(rng)
-        self.name = catalog.ORGANIZATION_NAME
-        self.users = _draw_users(rng)
-        self.clients = tuple(
-            OAuthClient(id=_uuid(rng), name=name, grant_type=grant)
-            for name, grant in catalog.OAUTH_CLIENTS
-        )
-        self.templates = template_catalog()
-        self.streams = _draw_streams(rng, self.clients, self.users, self.templates)
-        self.client_by_id = {client.id: client for client in self.clients}
-        self.user_by_id = {user.id: user for user in self.users}
-        # Days grouped by a set of dimensions, filled by the query layer (queries.py).
-        self.grouped_cache: BoundedCache[Any, Any] = BoundedCache(maxsize=4 * _DAY_CACHE_SIZE)
-        # Bound per instance so two organizations never share (or evict) each other's days.
-        self._cached_usage_on = functools.lru_cache(maxsize=_DAY_CACHE_SIZE)(self._draw_day)
-
-    def usage_on(self, day: date) -> tuple[DailyUsage, ...]:
-        """Every stream that had traffic on `day` (most streams are quiet on most days)."""
-        return self._cached_usage_on(day)
-
-    def _draw_day(self, day: date) -> tuple[DailyUsage, ...]:
-        rng = random.Random(f"genesys-sim/usage/{self.seed}/{day.isoformat()}")  # noqa: S311
-        weekend = day.weekday() >= 5
-        usage: list[DailyUsage] = []
-        for stream in self.streams:
-            quiet_weekend = weekend and not stream.works_weekends
-            activity = stream.active_probability * (_WEEKEND_ACTIVITY if quiet_weekend else 1.0)
-            # Draw for every stream, active or not, so one stream's luck never shifts another's.
-            active_draw, volume_draw = rng.random(), rng.random()
-            if active_draw >= activity:
-                continue
-            volume = stream.daily_volume * (_WEEKEND_ACTIVITY if quiet_weekend else 1.0)
-            requests = max(1, round(volume * (0.5 + volume_draw)))
-            status500 = _portion(requests, stream.server_error_rate, rng)
-            status300 = _portion(requests - status500, stream.redirect_rate, rng)
-            status400 = _portion(requests - status500 - status300, stream.client_error_rate, rng)
-            status429 = _portion(status400, stream.throttle_share, rng)
-            usage.append(
-                DailyUsage(
-                    stream=stream,
-                    status200=requests - status500 - status300 - status400,
-                    status300=status300,
-                    status400=status400,
-                    status429=status429,
-                    status500=status500,
-                )
-            )
-        return tuple(usage)
-
 
 class BoundedCache(Generic[K, V]):
-    """A small thread-safe LRU map: request threads share it, and a year of days stays bounded."""
+    """A thread-safe LRU map bounded by the summed cost of its values (request threads share it)."""
 
-    def __init__(self, maxsize: int) -> None:
-        self._maxsize = maxsize
-        self._items: OrderedDict[K, V] = OrderedDict()
+    def __init__(self, max_cost: int, cost: Callable[[V], int] = lambda _value: 1) -> None:
+        self._max_cost = max_cost
+        self._cost = cost
+        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
+        self._total = 0
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
 
     def put(self, key: K, value: V) -> None:
+        cost = self._cost(value)
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._maxsize:
-                self._items.popitem(last=False)
+            previous = self._items.pop(key, None)
+            if previous is not None:
+                self._total -= previous[1]
+            self._items[key] = (value, cost)
+            self._total += cost
+            while self._total > self._max_cost and len(self._items) > 1:
+                _, (_, evicted) = self._items.popitem(last=False)
+                self._total -= evicted
 
 
-def template_catalog() -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
+class Organization:
+    """The simulated organization; `day_totals(day, ...)` is its whole usage history, on demand."""
+
+    def __init__(self, seed: int, size: str = "default") -> None:
+        if size not in PROFILES:
+            raise ValueError(f"size: {size!r} is not one of {', '.join(PROFILES)}")
+        self.seed = seed
+        self.size = size
+        profile = PROFILES[size]
+        rng = random.Random(f"genesys-sim/organization/{size}/{seed}")  # noqa: S311
+        self.id = _uuid(rng)
+        self.name = catalog.ORGANIZATION_NAME
+        people = [_uuid(rng) for _ in range(profile.people)]
+        drawn_clients = _draw_clients(rng, profile)
+        # Value tables sorted, so that ranks order like the values (see KeyCodec).
+        self.clients = tuple(sorted(drawn_clients, key=lambda client: client.id))
+        self.users = tuple(sorted(people))
+        templates = template_catalog(extended=profile.extended_templates)
+        self.values: dict[str, tuple[str, ...]] = {
+            CLIENT: tuple(client.id for client in self.clients),
+            USER: self.users,
+            TEMPLATE: tuple(sorted(template for template, _ in templates)),
+            METHOD: tuple(sorted(catalog.HTTP_METHODS)),
+            PLATFORM: tuple(sorted(catalog.PLATFORMS)),
+        }
+        self.templates = self.values[TEMPLATE]
+        self.streams = _draw_streams(rng, profile, self.clients, people, templates, self.values)
+        self._sizes = {dimension: len(values) for dimension, values in self.values.items()}
+        # dimensions -> (each stream's group key, whether the keys rise with the stream index)
+        self._stream_keys: dict[tuple[str, ...], tuple[array[int], bool]] = {}
+        self._days: BoundedCache[date, DayUsage] = BoundedCache(_DAYS_CACHED)
+        self._grouped: BoundedCache[tuple[date, tuple[str, ...], int, int], GroupedCounts] = (
+            BoundedCache(_GROUPED_ROWS_CACHED, cost=len)
+        )
+        self._keys_lock = threading.Lock()
+
+    def codec(self, dimensions: tuple[str, ...]) -> KeyCodec:
+        return KeyCodec(dimensions, self._sizes)
+
+    def usage_on(self, day: date) -> DayUsage:
+        """Every stream that had traffic on `day` (most streams are quiet on most days)."""
+        usage = self._days.get(day)
+        if usage is None:
+            usage = self._draw_day(day)
+            self._days.put(day, usage)
+        return usage
+
+    def day_totals(
+        self, day: date, dimensions: tuple[str, ...], share: tuple[int, int] = (1, 1)
+    ) -> GroupedCounts:
+        """One day's counts grouped by `dimensions` (DIMENSIONS order), each stream's counts
+        taken at `share` (numerator, denominator; rounded down) while the day is not final."""
+        cache_key = (day, dimensions, *share)
+        grouped = self._grouped.get(cache_key)
+        if grouped is not None:
+            return grouped
+        usage = self.usage_on(day)
+        keys_of_streams, rising = self._keys_of_streams(dimensions)
+        keys = [keys_of_streams[stream] for stream in usage.streams]
+        counts: Sequence[tuple[int, ...]] = usage.counts
+        numerator, denominator = share
+        if numerator != denominator:
+            counts = [tuple(c * numerator // denominator for c in each) for each in usage.counts]
+        grouped = _group_rising(keys, counts) if rising else _group(keys, counts)
+        self._grouped.put(cache_key, grouped)
+        return grouped
+
+    def _keys_of_streams(self, dimensions: tuple[str, ...]) -> tuple[array[int], bool]:
+        """Each stream's group key for `dimensions`, and whether they rise with the stream index;
+        worked out once per set of dimensions."""
+        with self._keys_lock:
+            known = self._stream_keys.get(dimensions)
+            if known is None:
+                codec = self.codec(dimensions)
+                columns = [self.streams.ranks[dimension] for dimension in dimensions]
+                if columns:
+                    keys = array("q", (codec.encode(ranks) for ranks in zip(*columns, strict=True)))
+                else:
+                    keys = array("q", bytes(8 * len(self.streams)))  # one group: everything
+                rising = all(previous <= key for previous, key in pairwise(keys))
+                known = self._stream_keys[dimensions] = (keys, rising)
+            return known
+
+    def _draw_day(self, day: date) -> DayUsage:
+        seed_text = f"genesys-sim/usage/{self.size}/{self.seed}/{day.isoformat()}"
+        rng = random.Random(seed_text)  # noqa: S311
+        behaviour = self.streams.weekend if day.weekday() >= 5 else self.streams.weekday
+        # One 64-bit word per stream, drawn for every stream so one stream's luck never shifts
+        # another's: it decides whether the stream is active, its low half the volume.
+        words = _words(rng, len(behaviour.habits))
+        active = [
+            stream
+            for stream, word, activity in zip(count(), words, behaviour.activity, strict=False)
+            if word < activity
+        ]
+        # Two more words per active stream for its status counts.
+        counts = _day_counts(active, words, behaviour.habits, _words(rng, 2 * len(active)))
+        return DayUsage(array("q", active), counts)
+
+
+def template_catalog(
+    *, extended: bool = False
+) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
     """Every template URI with the methods it answers and how often each is used."""
-    templates: list[tuple[str, tuple[tuple[str, int], ...]]] = []
+    templates: dict[str, tuple[tuple[str, int], ...]] = {}
     for collection, placeholder, sub_resources in catalog.RESOURCE_FAMILIES:
         base = f"api/v2/{collection}"
         item = f"{base}/{{{placeholder}}}"
-        templates.append((base, catalog.COLLECTION_METHOD_WEIGHTS))
-        templates.append((item, catalog.ITEM_METHOD_WEIGHTS))
-        templates.extend(
-            (f"{item}/{sub}", catalog.SUB_RESOURCE_METHOD_WEIGHTS) for sub in sub_resources
-        )
+        templates[base] = catalog.COLLECTION_METHOD_WEIGHTS
+        templates[item] = catalog.ITEM_METHOD_WEIGHTS
+        for sub in sub_resources:
+            templates[f"{item}/{sub}"] = catalog.SUB_RESOURCE_METHOD_WEIGHTS
     for path, methods in catalog.STANDALONE_TEMPLATES:
-        templates.append((f"api/v2/{path}", tuple((method, 1) for method in methods)))
-    return tuple(templates)
+        templates[f"api/v2/{path}"] = tuple((method, 1) for method in methods)
+    if extended:
+        for collection, placeholder, _ in catalog.RESOURCE_FAMILIES:
+            base = f"api/v2/{collection}"
+            extensions = chain(
+                (f"{base}/{extension}" for extension in catalog.COLLECTION_EXTENSIONS),
+                (f"{base}/{{{placeholder}}}/{extension}" for extension in catalog.ITEM_EXTENSIONS),
+            )
+            for template in extensions:
+                templates.setdefault(template, catalog.SUB_RESOURCE_METHOD_WEIGHTS)
+    return tuple(templates.items())
 
 
 def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def _portion(total: int, rate: float, rng: random.Random) -> int:
-    """About `rate` of `total`, jittered, rounded stochastically so small counts still vary."""
-    if rate == 0.0 or total == 0:
-        return 0  # most streams never see a 3xx or 5xx; skipping the draws keeps a day cheap
-    expected = total * rate * (0.5 + rng.random())
-    whole = int(expected)
-    if rng.random() < expected - whole:
-        whole += 1
-    return min(total, whole)
+def _words(rng: random.Random, how_many: int) -> array[int]:
+    """`how_many` random 64-bit integers, drawn in one call (per-stream calls are too slow)."""
+    words = array("Q")
+    words.frombytes(rng.randbytes(8 * how_many))
+    return words
 
 
-def _draw_users(rng: random.Random) -> tuple[User, ...]:
-    names = [f"{first} {last}" for first in catalog.FIRST_NAMES for last in catalog.LAST_NAMES]
-    return tuple(User(id=_uuid(rng), name=name) for name in rng.sample(names, 80))
+def _day_counts(
+    active: list[int], words: array[int], habits: list[Habit], more: array[int]
+) -> list[tuple[int, int, int, int, int]]:
+    """Each active stream's (status200, status300, status400, status429, status500).
+
+    One loop with `_portion` called only for non-zero rates: a day of the large organization has
+    ~40k active streams, and a function call per count would double the time of a day.
+    """
+    counts: list[tuple[int, int, int, int, int]] = []
+    for stream, first, second in zip(active, more[0::2], more[1::2], strict=True):
+        volume, server_error, redirect, client_error, throttle = habits[stream]
+        requests = int(volume * (0.5 + (words[stream] & _LOW32) / 4294967296) + 0.5) or 1
+        status500 = _portion(requests, server_error, first & _LOW32) if server_error else 0
+        rest = requests - status500
+        status300 = _portion(rest, redirect, first >> 32) if redirect else 0
+        rest -= status300
+        status400 = _portion(rest, client_error, second & _LOW32) if client_error else 0
+        status429 = _portion(status400, throttle, second >> 32) if status400 and throttle else 0
+        counts.append((rest - status400, status300, status400, status429, status500))
+    return counts
+
+
+def _group_rising(keys: list[int], counts: Sequence[tuple[int, ...]]) -> GroupedCounts:
+    """Group counts whose keys already rise (equal keys adjacent): one pass, no sorting."""
+    group_keys: list[int] = []
+    group_counts: list[tuple[int, ...]] = []
+    previous = -1
+    for key, each in zip(keys, counts, strict=True):
+        if key != previous:
+            group_keys.append(key)
+            group_counts.append(each)
+            previous = key
+        else:
+            group_counts[-1] = tuple(map(sum, zip(group_counts[-1], each, strict=True)))
+    if not all(map(any, group_counts)):  # late data rounds a small group down to nothing
+        kept = [
+            (key, each) for key, each in zip(group_keys, group_counts, strict=True) if any(each)
+        ]
+        group_keys = [key for key, _ in kept]
+        group_counts = [each for _, each in kept]
+    return GroupedCounts(array("q", group_keys), array("q", chain.from_iterable(group_counts)))
+
+
+def _group(keys: list[int], counts: Sequence[Sequence[int]]) -> GroupedCounts:
+    """Group counts by key in any order."""
+    totals: dict[int, list[int]] = {}
+    for key, each in zip(keys, counts, strict=True):
+        group = totals.get(key)
+        if group is None:
+            totals[key] = list(each)
+        else:
+            for position, value in enumerate(each):
+                group[position] += value
+    return GroupedCounts.from_totals(totals)
+
+
+def _portion(total: int, rate: int, bits: int) -> int:
+    """About rate/65536 of `total`, jittered by up to 50% either way, rounded up or down at
+    random so that small counts still vary; from 32 random bits, in integers (fast)."""
+    # (2048 + 12 jitter bits) / 4096 is 0.5..1.5; the other 20 bits round: scale 2**28.
+    whole = (total * rate * (2048 + (bits & 0xFFF)) + ((bits >> 12) << 8)) >> 28
+    return whole if whole < total else total
+
+
+def _rate(value: float) -> int:
+    return round(value * 65536)
+
+
+def _draw_clients(rng: random.Random, profile: Profile) -> list[OAuthClient]:
+    named = list(catalog.OAUTH_CLIENTS)
+    if profile.extra_clients:
+        sites, purposes = catalog.LARGE_CLIENT_SITES, catalog.LARGE_CLIENT_PURPOSES
+        environments = catalog.LARGE_CLIENT_ENVIRONMENTS
+        combinations = len(sites) * len(purposes) * len(environments)
+        for number in rng.sample(range(combinations), profile.extra_clients):
+            rest, environment = divmod(number, len(environments))
+            site, purpose = divmod(rest, len(purposes))
+            grant = rng.choices(("client_credentials", "code", "implicit"), (75, 15, 10))[0]
+            name = f"{sites[site]} {purposes[purpose]}{environments[environment]}"
+            named.append((name, grant))
+    return [OAuthClient(id=_uuid(rng), name=name, grant_type=grant) for name, grant in named]
 
 
 def _draw_streams(
     rng: random.Random,
+    profile: Profile,
     clients: tuple[OAuthClient, ...],
-    users: tuple[User, ...],
+    people: list[str],
     templates: tuple[tuple[str, tuple[tuple[str, int], ...]], ...],
-) -> tuple[TrafficStream, ...]:
-    streams: list[TrafficStream] = []
+    values: dict[str, tuple[str, ...]],
+) -> Streams:
+    rank = {
+        dimension: {value: position for position, value in enumerate(table)}
+        for dimension, table in values.items()
+    }
+    ranks: dict[str, array[int]] = {dimension: array("q") for dimension in DIMENSIONS}
+    weekday, weekend = Behaviour(array("Q"), []), Behaviour(array("Q"), [])
     for client in clients:
         acts_for_people = client.grant_type != "client_credentials"
         heavy = rng.random() < 0.3
-        endpoint_count = rng.randint(80, 160) if heavy else rng.randint(10, 70)
+        endpoint_count = rng.randint(
+            *(profile.heavy_endpoints if heavy else profile.light_endpoints)
+        )
         # A few clients hammer the API and get throttled; most rarely see a 429.
         noisy = rng.random() < 0.2
-        people = rng.sample(users, rng.randint(5, 25)) if acts_for_people else [rng.choice(users)]
+        callers_pool = (
+            rng.sample(people, rng.randint(5, 25)) if acts_for_people else [rng.choice(people)]
+        )
         primary_platform = (
             rng.choice(("PureCloud Platform", "Embedded Framework", "Mobile"))
             if acts_for_people
@@ -218,23 +468,25 @@ def _draw_streams(
             weights = [weight for _, weight in method_weights]
             endpoints.add((template_uri, rng.choices(methods, weights)[0]))
         for template_uri, http_method in sorted(endpoints):
-            callers = rng.sample(people, min(len(people), rng.randint(1, 3)))
+            callers = rng.sample(callers_pool, min(len(callers_pool), rng.randint(1, 3)))
             for user in callers:
                 platform = rng.choice(catalog.PLATFORMS) if rng.random() < 0.1 else primary_platform
-                streams.append(
-                    TrafficStream(
-                        client=client,
-                        user=user,
-                        template_uri=template_uri,
-                        http_method=http_method,
-                        platform=platform,
-                        active_probability=rng.uniform(0.1, 0.95),
-                        daily_volume=rng.lognormvariate(1.5, 1.3) * (6 if heavy else 1),
-                        works_weekends=not acts_for_people,
-                        redirect_rate=0.02 if rng.random() < 0.1 else 0.0,
-                        client_error_rate=rng.uniform(0.05, 0.4) if noisy else rng.uniform(0, 0.05),
-                        throttle_share=rng.uniform(0.3, 0.9) if noisy else rng.uniform(0, 0.05),
-                        server_error_rate=0.01 if rng.random() < 0.15 else 0.0,
-                    )
+                stream_values = (client.id, user, template_uri, http_method, platform)
+                for dimension, value in zip(DIMENSIONS, stream_values, strict=True):
+                    ranks[dimension].append(rank[dimension][value])
+                activity = rng.uniform(0.1, 0.95)
+                habit = Habit(
+                    volume=rng.lognormvariate(1.5, 1.3) * (6 if heavy else 1),
+                    server_error=_rate(0.01) if rng.random() < 0.15 else 0,
+                    redirect=_rate(0.02) if rng.random() < 0.1 else 0,
+                    client_error=_rate(rng.uniform(0.05, 0.4) if noisy else rng.uniform(0, 0.05)),
+                    throttle=_rate(rng.uniform(0.3, 0.9) if noisy else rng.uniform(0, 0.05)),
                 )
-    return tuple(streams)
+                weekday.activity.append(int(activity * 2**64))
+                weekday.habits.append(habit)
+                if acts_for_people:  # people rest at weekends
+                    activity *= _WEEKEND_ACTIVITY
+                    habit = habit._replace(volume=habit.volume * _WEEKEND_ACTIVITY)
+                weekend.activity.append(int(activity * 2**64))
+                weekend.habits.append(habit)
+    return Streams(ranks=ranks, weekday=weekday, weekend=weekend)

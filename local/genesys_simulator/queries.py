@@ -1,21 +1,32 @@
 """Usage query validation and aggregation, for both Usage APIs, in each API's own spelling.
 
 `parse_query` refuses what Genesys refuses with a 400 (`QueryError`, whose message names the
-field, the value and what is allowed); `usage_rows` is the ground truth of a valid query: every row
-of every page, in the order the pages serve them.
+field, the value and what is allowed); `usage_result` is the ground truth of a valid query: every
+row of every page, in the order the pages serve them, kept compact and rendered a page at a time
+(a 30-day query of the large organization has a million rows).
 """
 
 from __future__ import annotations
 
-import operator
+import bisect
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from local.genesys_simulator import wire
-from local.genesys_simulator.organization import DailyUsage, Organization
+from local.genesys_simulator import options, wire
+from local.genesys_simulator.organization import (
+    CLIENT,
+    DIMENSIONS,
+    METHOD,
+    PLATFORM,
+    TEMPLATE,
+    USER,
+    GroupedCounts,
+    OAuthClient,
+    Organization,
+)
 
 
 class QueryError(ValueError):
@@ -37,8 +48,13 @@ _YEAR_MONTH = re.compile(r"\d{4}-\d{2}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def parse_query(api: str, body: object, today: date) -> UsageQuery:
-    """Validate a query body as the given API would; raise QueryError naming what is wrong."""
+def parse_query(
+    api: str, body: object, today: date, legacy_end: str = options.LEGACY_ENDS[0]
+) -> UsageQuery:
+    """Validate a query body as the given API would; raise QueryError naming what is wrong.
+
+    `legacy_end` is the reading of the legacy interval's end (`exclusive` or `inclusive`).
+    """
     if api not in wire.APIS:
         raise QueryError(f"Unknown api '{api}'; allowed: {', '.join(wire.APIS)}")
     if not isinstance(body, Mapping):
@@ -48,7 +64,7 @@ def parse_query(api: str, body: object, today: date) -> UsageQuery:
             raise QueryError(
                 f"Unrecognized field '{field}'; allowed fields: {', '.join(_QUERY_FIELDS)}"
             )
-    first_day, last_day = _parse_interval(api, body.get("interval"), today)
+    first_day, last_day = _parse_interval(api, body.get("interval"), today, legacy_end)
     granularity = body.get("granularity")
     if granularity is not None and granularity not in wire.GRANULARITIES:
         raise QueryError(
@@ -66,7 +82,8 @@ def parse_query(api: str, body: object, today: date) -> UsageQuery:
     )
 
 
-def _parse_interval(api: str, interval: object, today: date) -> tuple[date, date]:
+def _parse_interval(api: str, interval: object, today: date, legacy_end: str) -> tuple[date, date]:
+    """The first and last UTC day the interval covers: every day that overlaps it."""
     if not isinstance(interval, str) or interval.count("/") != 1:
         raise QueryError(
             f"Invalid interval {interval!r}; expected '<start>/<end>' in ISO-8601, "
@@ -87,8 +104,15 @@ def _parse_interval(api: str, interval: object, today: date) -> tuple[date, date
                 f"Invalid interval '{interval}': it spans {days} days; "
                 f"the maximum is {wire.MAX_AGGREGATES_DAYS} days"
             )
+    elif legacy_end == "inclusive":
+        # The end instant is part of the interval: a day starting exactly at the end is in it
+        # (".../2026-11-22T00:00:00Z" reaches the 22nd); a "T23:59:59Z" end means its own day.
+        if end < start:
+            raise QueryError(f"Invalid interval '{interval}': the end is before the start")
+        first_day, last_day = start.date(), end.date()
     else:
-        # End exclusive: the last day is the one holding the last instant before the end.
+        # End exclusive: the last day is the one holding the last instant before the end
+        # (".../2026-11-22T00:00:00Z" stops at the 21st; "T23:59:59Z" still means its own day).
         if end <= start:
             raise QueryError(f"Invalid interval '{interval}': the end must be after the start")
         first_day, last_day = start.date(), (end - timedelta(microseconds=1)).date()
@@ -133,27 +157,18 @@ def _names(value: object, field: str, allowed: tuple[str, ...]) -> tuple[str, ..
 
 # What each groupBy name groups on. OauthClientId and OauthClientName are the same grouping
 # (client names are unique in the simulated organization); OrganizationId is constant.
-_DIMENSION_OF_GROUP = {
-    "OauthClientId": "client",
-    "OauthClientName": "client",
-    "OAuthClientId": "client",
-    "OrganizationId": "organization",
-    "UserId": "user",
-    "TemplateUri": "template",
-    "HttpMethod": "method",
-    "Platform": "platform",
+_DIMENSION_OF_GROUP: Final = {
+    "OauthClientId": CLIENT,
+    "OauthClientName": CLIENT,
+    "OAuthClientId": CLIENT,
+    "OrganizationId": None,
+    "UserId": USER,
+    "TemplateUri": TEMPLATE,
+    "HttpMethod": METHOD,
+    "Platform": PLATFORM,
 }
-# The attribute of a traffic stream each dimension groups on, in the order rows are sorted in after
-# the date. Keys are plain strings so grouping and sorting stay cheap on 100k+ rows.
-_DIMENSION_ATTRIBUTES = (
-    ("client", "client.id"),
-    ("user", "user.id"),
-    ("template", "template_uri"),
-    ("method", "http_method"),
-    ("platform", "platform"),
-)
 
-_AGGREGATES_METRIC_KEYS = {
+_AGGREGATES_METRIC_KEYS: Final = {
     "Requests": "requestCount",
     "Status200": "status200",
     "Status300": "status300",
@@ -161,7 +176,7 @@ _AGGREGATES_METRIC_KEYS = {
     "Status429": "status429",
     "Status500": "status500",
 }
-_LEGACY_METRIC_KEYS = {
+_LEGACY_METRIC_KEYS: Final = {
     "Requests": "requests",
     "Status200": "status200",
     "Status300": "status300",
@@ -169,89 +184,105 @@ _LEGACY_METRIC_KEYS = {
     "Status429": "status429",
     "Status500": "status500",
 }
-_METRIC_INDEX = {metric: index for index, metric in enumerate(wire.METRICS)}
+_METRIC_INDEX: Final = {metric: index for index, metric in enumerate(wire.METRICS)}
+_WEEKDAY_OF_WEEK_START: Final = {"monday": 0, "sunday": 6}
 
 
-def usage_rows(organization: Organization, query: UsageQuery, today: date) -> list[dict[str, Any]]:
-    """Every row the query returns across all pages, in page order, in the API's row shape."""
+@dataclass(frozen=True)
+class Readings:
+    """What a query's rows depend on besides the query itself; fixed when a job is submitted."""
+
+    today: date
+    week_start: str = options.WEEK_STARTS[0]
+    late_days: int = 0  # a day's numbers grow until this many days after it (0: final at once)
+
+    def share(self, day: date) -> tuple[int, int]:
+        """The share of its final counts `day` answers now, as (numerator, denominator).
+
+        With late_days N, a day of age a (1 = yesterday) answers a/(N+1) until a > N.
+        """
+        age = (self.today - day).days
+        if age > self.late_days:
+            return (1, 1)
+        return (age, self.late_days + 1)
+
+    def period_start(self, day: date, query: UsageQuery) -> date:
+        if query.granularity == "Day":
+            return day
+        if query.granularity == "Week":
+            first_weekday = _WEEKDAY_OF_WEEK_START[self.week_start]
+            return day - timedelta(days=(day.weekday() - first_weekday) % 7)
+        if query.granularity == "Month":
+            return day.replace(day=1)
+        return query.first_day  # no granularity: the whole interval is one period
+
+
+class UsageResult:
+    """Every row of a query in page order, kept as counts per period and rendered on demand."""
+
+    def __init__(self, periods: list[tuple[date, GroupedCounts]], render: _RowRenderer) -> None:
+        self._periods = periods
+        self._render = render
+        # Row offset at which each period starts, to find a page's first period by bisection.
+        self._starts: list[int] = []
+        total = 0
+        for _, grouped in periods:
+            self._starts.append(total)
+            total += len(grouped)
+        self._total = total
+
+    def __len__(self) -> int:
+        return self._total
+
+    def rows_per_period(self) -> list[tuple[date, int]]:
+        return [(period, len(grouped)) for period, grouped in self._periods]
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        """Rows start..stop-1 (all by default), in the API's own shape."""
+        stop = self._total if stop is None else min(stop, self._total)
+        rows: list[dict[str, Any]] = []
+        position = max(0, bisect.bisect_right(self._starts, start) - 1)
+        while start < stop and position < len(self._periods):
+            period, grouped = self._periods[position]
+            offset = self._starts[position]
+            for index in range(start - offset, min(stop - offset, len(grouped))):
+                key, counts = grouped.row(index)
+                rows.append(self._render(period, key, counts))
+            start = offset + len(grouped)
+            position += 1
+        return rows
+
+
+def usage_result(organization: Organization, query: UsageQuery, readings: Readings) -> UsageResult:
+    """Every row the query returns across all pages, in page order."""
     grouped = {_DIMENSION_OF_GROUP[name] for name in query.group_by}
-    dimensions = tuple(name for name, _ in _DIMENSION_ATTRIBUTES if name in grouped)
-    periods: dict[date, dict[tuple[str, ...], list[int]]] = {}
+    dimensions = tuple(dimension for dimension in DIMENSIONS if dimension in grouped)
+    parts: dict[date, list[GroupedCounts]] = {}
     # Genesys computes a day once it is over: the current UTC day and later have nothing.
-    last_day = min(query.last_day, today - timedelta(days=1))
+    last_day = min(query.last_day, readings.today - timedelta(days=1))
     day = query.first_day
     while day <= last_day:
-        totals = periods.setdefault(_period_start(day, query), {})
-        for dimension_values, counts in _day_totals(organization, day, dimensions).items():
-            period_counts = totals.get(dimension_values)
-            if period_counts is None:
-                totals[dimension_values] = list(counts)
-            else:
-                for index, count in enumerate(counts):
-                    period_counts[index] += count
+        totals = organization.day_totals(day, dimensions, readings.share(day))
+        parts.setdefault(readings.period_start(day, query), []).append(totals)
         day += timedelta(days=1)
-    render = _RowRenderer(organization, query, dimensions)
-    rows: list[dict[str, Any]] = []
-    # Days are walked in order, so periods are too; sorting within a period is enough.
-    for period, totals in periods.items():
-        rows.extend(render(period, values, totals[values]) for values in sorted(totals))
-    return rows
-
-
-def _day_totals(
-    organization: Organization, day: date, dimensions: tuple[str, ...]
-) -> dict[tuple[str, ...], tuple[int, ...]]:
-    """One day's counts grouped by `dimensions`, cached: the API and the ground truth ask alike."""
-    cache_key = (day, dimensions)
-    cached = organization.grouped_cache.get(cache_key)
-    if cached is not None:
-        return cached
-    attributes = dict(_DIMENSION_ATTRIBUTES)
-    getters = [operator.attrgetter(attributes[name]) for name in dimensions]
-    totals: dict[tuple[str, ...], list[int]] = {}
-    for usage in organization.usage_on(day):
-        stream = usage.stream
-        key = tuple(get(stream) for get in getters)
-        counts = totals.get(key)
-        if counts is None:
-            totals[key] = _counts(usage)
-        else:
-            counts[0] += usage.status200
-            counts[1] += usage.status300
-            counts[2] += usage.status400
-            counts[3] += usage.status429
-            counts[4] += usage.status500
-    frozen = {key: tuple(counts) for key, counts in totals.items()}
-    organization.grouped_cache.put(cache_key, frozen)
-    return frozen
-
-
-def _counts(usage: DailyUsage) -> list[int]:
-    return [usage.status200, usage.status300, usage.status400, usage.status429, usage.status500]
-
-
-def _period_start(day: date, query: UsageQuery) -> date:
-    if query.granularity == "Day":
-        return day
-    if query.granularity == "Week":
-        return day - timedelta(days=day.weekday())  # ISO weeks start on Monday
-    if query.granularity == "Month":
-        return day.replace(day=1)
-    return query.first_day  # no granularity: the whole interval is one period
+    # Days are walked in order, so periods are too; a period's groups are sorted by their key.
+    periods = [(period, GroupedCounts.total(days)) for period, days in parts.items()]
+    return UsageResult(periods, _RowRenderer(organization, query, dimensions))
 
 
 class _RowRenderer:
-    """Turns (period, dimension values, counts) into one row of the query's API.
+    """Turns (period, group key, counts) into one row of the query's API.
 
-    Positions are worked out once per query because a 90-day query renders 100k+ rows.
+    Only what Genesys sends: an aggregates `oauthClient` is a DomainEntityRef {id, name,
+    selfUri} and `user` a UserReference {id, selfUri} (no name); see ../shared/genesys-api.md.
     """
 
     def __init__(
         self, organization: Organization, query: UsageQuery, dimensions: tuple[str, ...]
     ) -> None:
         self._organization = organization
+        self._codec = organization.codec(dimensions)
         self._legacy = query.api == wire.API_LEGACY
-        self._position = {name: index for index, name in enumerate(dimensions)}
         self._organization_id = organization.id if "OrganizationId" in query.group_by else ""
         if self._legacy:
             # The legacy rows keep the blueprint's key order: status500 before status429.
@@ -263,9 +294,7 @@ class _RowRenderer:
             self._metrics = [(_AGGREGATES_METRIC_KEYS[m], _METRIC_INDEX[m]) for m in query.metrics]
         self._date_text: dict[date, str] = {}
 
-    def __call__(
-        self, period: date, values: tuple[str, ...], counts: Sequence[int]
-    ) -> dict[str, Any]:
+    def __call__(self, period: date, key: int, counts: Sequence[int]) -> dict[str, Any]:
         status200, status300, status400, status429, status500 = counts
         metric_values = (
             status200 + status300 + status400 + status500,
@@ -275,50 +304,57 @@ class _RowRenderer:
             status429,
             status500,
         )
+        ranks = self._codec.decode(key)
+        tables = self._organization.values
+        values = {dimension: tables[dimension][rank] for dimension, rank in ranks.items()}
+        client = self._organization.clients[ranks[CLIENT]] if CLIENT in ranks else None
         if self._legacy:
-            return self._legacy_row(period, values, metric_values)
-        return self._aggregates_row(period, values, metric_values)
+            return self._legacy_row(period, values, client, metric_values)
+        return self._aggregates_row(period, values, client, metric_values)
 
     def _aggregates_row(
-        self, period: date, values: tuple[str, ...], metric_values: tuple[int, ...]
+        self,
+        period: date,
+        values: dict[str, str],
+        client: OAuthClient | None,
+        metric_values: tuple[int, ...],
     ) -> dict[str, Any]:
-        position = self._position
         row: dict[str, Any] = {"date": self._date(period, "")}
-        if "platform" in position:
-            row["platform"] = values[position["platform"]]
-        if "method" in position:
-            row["httpMethod"] = values[position["method"]]
-        if "template" in position:
-            row["templateUri"] = values[position["template"]]
-        for key, index in self._metrics:
-            row[key] = metric_values[index]
-        if "client" in position:
-            client = self._organization.client_by_id[values[position["client"]]]
-            row["oauthClient"] = {"id": client.id, "name": client.name}
-        if "user" in position:
-            user = self._organization.user_by_id[values[position["user"]]]
-            row["user"] = {"id": user.id, "name": user.name}
+        if PLATFORM in values:
+            row["platform"] = values[PLATFORM]
+        if METHOD in values:
+            row["httpMethod"] = values[METHOD]
+        if TEMPLATE in values:
+            row["templateUri"] = values[TEMPLATE]
+        for name, index in self._metrics:
+            row[name] = metric_values[index]
+        if client is not None:
+            row["oauthClient"] = {
+                "id": client.id,
+                "name": client.name,
+                "selfUri": f"{wire.OAUTH_CLIENTS_PATH}/{client.id}",
+            }
+        if USER in values:
+            row["user"] = {"id": values[USER], "selfUri": f"{wire.USERS_PATH}/{values[USER]}"}
         return row
 
     def _legacy_row(
-        self, period: date, values: tuple[str, ...], metric_values: tuple[int, ...]
+        self,
+        period: date,
+        values: dict[str, str],
+        client: OAuthClient | None,
+        metric_values: tuple[int, ...],
     ) -> dict[str, Any]:
-        position = self._position
-        client = (
-            self._organization.client_by_id[values[position["client"]]]
-            if "client" in position
-            else None
-        )
         row: dict[str, Any] = {
             "clientId": client.id if client else "",
             "clientName": client.name if client else "",
             "organizationId": self._organization_id,
-            "userId": values[position["user"]] if "user" in position else "",
-            "templateUri": values[position["template"]] if "template" in position else "",
-            "httpMethod": values[position["method"]] if "method" in position else "",
+            "userId": values.get(USER, ""),
+            "templateUri": values.get(TEMPLATE, ""),
+            "httpMethod": values.get(METHOD, ""),
         }
-        for key, index in self._metrics:
-            row[key] = metric_values[index]
+        for name, index in self._metrics:
+            row[name] = metric_values[index]
         row["date"] = self._date(period, "T00:00:00Z")
         return row
 

@@ -11,19 +11,20 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from local.genesys_simulator import wire
 from local.genesys_simulator.control import CONTROL_PREFIX, handle_control
-from local.genesys_simulator.organization import Organization
-from local.genesys_simulator.simulator import (
+from local.genesys_simulator.options import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
-    DEFAULT_POLLS_UNTIL_DONE,
+    SimulatorSettings,
+)
+from local.genesys_simulator.organization import Organization
+from local.genesys_simulator.simulator import (
     DEFAULT_SEED,
     GenesysSimulator,
     SimRequest,
     SimResponse,
-    SimulatorSettings,
     api_error,
+    with_correlation_id,
 )
 
 LOOPBACK = "127.0.0.1"
@@ -76,14 +77,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body=body,
         )
         simulator = self.server.simulator
+        control = parts.path.startswith(CONTROL_PREFIX)
         try:
-            if parts.path.startswith(CONTROL_PREFIX):
-                response = handle_control(simulator, request)
-            else:
-                response = simulator.handle(request)
+            response = handle_control(simulator, request) if control else simulator.handle(request)
         except Exception:  # a simulator bug must still answer, or the client hangs on a socket
             _log.exception("simulator failed on %s %s", self.command, self.path)
             response = api_error(500, "The simulator failed; see its log")
+            if not control:
+                with_correlation_id(response)
         self._send(response)
 
     def _send(self, response: SimResponse) -> None:
@@ -119,6 +120,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class SimulatorServer:
     """The simulator on a free loopback port in a background thread.
 
+    `settings` are the options of options.SimulatorSettings by their Python names
+    (`polls_until_done=0`, `today=date(...)`, `week_start="sunday"`, `org="large"`, ...); an
+    unknown name or a value it does not allow raises options.SettingError (a ValueError).
+
     >>> with SimulatorServer(today=date(2026, 11, 22)) as sim:  # doctest: +SKIP
     ...     requests.post(sim.base_url + "/oauth/token", ...)
     """
@@ -129,22 +134,11 @@ class SimulatorServer:
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
         seed: int = DEFAULT_SEED,
-        polls_until_done: int = DEFAULT_POLLS_UNTIL_DONE,
-        page_size: int = wire.DEFAULT_LEGACY_PAGE_SIZE,
-        rate_limit_per_minute: int = wire.DEFAULT_RATE_LIMIT_PER_MINUTE,
-        token_expires_in: int = wire.DEFAULT_TOKEN_EXPIRES_IN,
-        today: date | None = None,
         port: int = 0,
+        **settings: Any,
     ) -> None:
-        settings = SimulatorSettings(
-            client_id=client_id,
-            client_secret=client_secret,
-            polls_until_done=polls_until_done,
-            page_size=page_size,
-            rate_limit_per_minute=rate_limit_per_minute,
-            token_expires_in=token_expires_in,
-        )
-        self.simulator = GenesysSimulator(settings, seed=seed, today=today)
+        configured = SimulatorSettings(client_id=client_id, client_secret=client_secret)
+        self.simulator = GenesysSimulator(configured.updated(settings), seed=seed)
         self._port = port
         self._http: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -212,6 +206,10 @@ class SimulatorServer:
         """Every row (all pages, in order) the query must return, in the API's own row shape."""
         return self.simulator.expected_rows(api, query)
 
+    def expected_row_count(self, api: str, query: dict[str, Any]) -> int:
+        """How many rows the query must return, without rendering them (cheap for any size)."""
+        return len(self.simulator.expected_result(api, query))
+
     def stats(self) -> dict[str, Any]:
         return self.simulator.stats()
 
@@ -219,7 +217,7 @@ class SimulatorServer:
         self.simulator.ledger.reset()
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """Change polls_until_done, page_size, rate_limit_per_minute, token_expires_in, ..."""
+        """Change settings by their Python names (options.SimulatorSettings); returns them all."""
         return self.simulator.configure(**settings)
 
     def expire_tokens(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import json
 import re
@@ -16,50 +17,24 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from local.genesys_simulator import faults, jobs, wire
+from local.genesys_simulator.options import SimulatorSettings
 from local.genesys_simulator.organization import Organization
-from local.genesys_simulator.queries import QueryError, UsageQuery, parse_query, usage_rows
+from local.genesys_simulator.queries import (
+    QueryError,
+    Readings,
+    UsageResult,
+    parse_query,
+    usage_result,
+)
 from local.genesys_simulator.traffic import TrafficLedger
 
-DEFAULT_CLIENT_ID = "local-client"
-DEFAULT_CLIENT_SECRET = "local-secret"  # noqa: S105 - the simulator's documented local default
 DEFAULT_SEED = 42
-DEFAULT_POLLS_UNTIL_DONE = 2
-
-
-@dataclass
-class SimulatorSettings:
-    """What `configure` (and `POST /_sim/config`) may change while the simulator runs."""
-
-    client_id: str = DEFAULT_CLIENT_ID
-    client_secret: str = DEFAULT_CLIENT_SECRET
-    polls_until_done: int = DEFAULT_POLLS_UNTIL_DONE
-    page_size: int = wire.DEFAULT_LEGACY_PAGE_SIZE  # the legacy API's server-side page size
-    rate_limit_per_minute: int = wire.DEFAULT_RATE_LIMIT_PER_MINUTE
-    # Genesys counts a minute; tests shorten the window so a binding limit costs seconds.
-    rate_limit_window_seconds: int = wire.RATE_LIMIT_WINDOW_SECONDS
-    token_expires_in: int = wire.DEFAULT_TOKEN_EXPIRES_IN
-
-    def validate(self) -> None:
-        for name in ("client_id", "client_secret"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"{name} must be a non-empty string")
-        minimums = {
-            "polls_until_done": 0,
-            "page_size": 1,
-            "rate_limit_per_minute": 1,
-            "rate_limit_window_seconds": 1,
-            "token_expires_in": 1,
-        }
-        for name, minimum in minimums.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +56,13 @@ class SimResponse:
     truncate_at: int | None = None
 
 
+@functools.lru_cache(maxsize=4)
+def organization_of(seed: int, size: str) -> Organization:
+    """The organization of (seed, size), drawn once per process: simulators share it (it never
+    changes once drawn, and the large one takes a second or two to draw)."""
+    return Organization(seed, size)
+
+
 def json_response(
     status: int, payload: Any, headers: Mapping[str, str] | None = None
 ) -> SimResponse:
@@ -95,6 +77,12 @@ def json_response(
 
 def api_error(status: int, message: str, headers: Mapping[str, str] | None = None) -> SimResponse:
     return json_response(status, wire.api_error_body(status, message), headers)
+
+
+def with_correlation_id(response: SimResponse) -> SimResponse:
+    """Give an answer of Genesys (either host, error or not) its ININ-Correlation-Id header."""
+    response.headers.setdefault(wire.CORRELATION_ID_HEADER, str(uuid.uuid4()))
+    return response
 
 
 @dataclass
@@ -122,19 +110,16 @@ class GenesysSimulator:
 
     def __init__(
         self,
-        settings: SimulatorSettings,
+        settings: SimulatorSettings | None = None,
         seed: int = DEFAULT_SEED,
-        today: date | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        settings.validate()
-        self.settings = settings
+        self.settings = settings or SimulatorSettings()
         self.seed = seed
-        self.organization = Organization(seed)
+        self.organization = organization_of(seed, self.settings.org)
         self.faults = faults.FaultBook(seed)
         self.ledger = TrafficLedger()
         self.jobs = jobs.JobStore()
-        self._fixed_today = today
         self._clock = clock
         self._tokens: dict[str, _TokenGrant] = {}
         self._lock = threading.Lock()
@@ -154,21 +139,32 @@ class GenesysSimulator:
     # --- the Python control surface (server.py and control.py call these) ----------------------
 
     def today(self) -> date:
-        """The injected day, else the real UTC day (so a long-running simulator moves on)."""
-        return self._fixed_today or datetime.now(UTC).date()
+        """The configured day, else the real UTC day (so a long-running simulator moves on)."""
+        return self.settings.today or datetime.now(UTC).date()
+
+    def readings(self) -> Readings:
+        settings = self.settings
+        return Readings(
+            today=self.today(), week_start=settings.week_start, late_days=settings.late_days
+        )
+
+    def expected_result(self, api: str, query: Mapping[str, Any]) -> UsageResult:
+        """What the query answers now, compact: `len()` counts its rows, `.rows()` renders them."""
+        today = self.today()
+        parsed = parse_query(api, query, today, self.settings.legacy_end)
+        return usage_result(self.organization, parsed, self.readings())
 
     def expected_rows(self, api: str, query: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return usage_rows(self.organization, parse_query(api, query, self.today()), self.today())
+        return self.expected_result(api, query).rows()
 
     def configure(self, **changes: Any) -> dict[str, Any]:
+        """Change settings (see options.SimulatorSettings); the settings now, as JSON values."""
         with self._lock:
-            unknown = set(changes) - set(asdict(self.settings))
-            if unknown:
-                raise ValueError(f"Unknown setting(s) {sorted(unknown)}")
-            updated = SimulatorSettings(**{**asdict(self.settings), **changes})
-            updated.validate()
+            updated = self.settings.updated(changes)
+            if updated.org != self.settings.org:
+                self.organization = organization_of(self.seed, updated.org)
             self.settings = updated
-            return asdict(updated)
+            return updated.describe()
 
     def expire_tokens(self) -> None:
         """Make every issued token expired, as if `expires_in` had passed."""
@@ -187,20 +183,19 @@ class GenesysSimulator:
         route = self._route(request)
         if isinstance(route, SimResponse):
             self.ledger.record_answer("other", route.status)
-            return route
-        delay = 0.0
+            return with_correlation_id(route)
+        delay = self.settings.latency
         slow = self._fire(faults.SLOW, route.scope, route.api)
         if slow is not None:
-            delay = float(slow.options["seconds"])
+            delay += float(slow.options["seconds"])
         response = (
             self._token_request(request, route)
             if route.scope == faults.TOKEN
             else self._api_request(request, route)
         )
         response.delay_seconds = delay
-        response.headers.setdefault("inin-correlation-id", str(uuid.uuid4()))
         self.ledger.record_answer(route.endpoint, response.status)
-        return response
+        return with_correlation_id(response)
 
     def _route(self, request: SimRequest) -> _Route | SimResponse:
         path_known = False
@@ -229,10 +224,20 @@ class GenesysSimulator:
             429, wire.rate_limit_message(limit), headers={"Retry-After": str(retry_after)}
         )
 
+    def _error_status(
+        self, scope: str, api: str | None, page: int | None = None
+    ) -> SimResponse | None:
+        """The answer of the first error-status fault (5xx, 408) that fires now, else None."""
+        for kind in faults.ERROR_STATUS_FAULTS:
+            fault = self._fire(kind, scope, api, page)
+            if fault is not None:
+                return _error_status(fault)
+        return None
+
     def _token_request(self, request: SimRequest, route: _Route) -> SimResponse:
-        server_error = self._fire(faults.SERVER_ERROR, route.scope, None)
-        if server_error is not None:
-            return _server_error(server_error)
+        error_status = self._error_status(route.scope, None)
+        if error_status is not None:
+            return error_status
         rate_limit = self._fire(faults.RATE_LIMIT, route.scope, None)
         if rate_limit is not None:
             return self._rate_limited(
@@ -247,9 +252,9 @@ class GenesysSimulator:
             self.ledger.note_received(token, now, self.settings.rate_limit_window_seconds)
             self.ledger.note_retry_timing(token, now)
         page = self._requested_page(request, route)
-        server_error = self._fire(faults.SERVER_ERROR, route.scope, route.api, page)
-        if server_error is not None:
-            return _server_error(server_error)
+        error_status = self._error_status(route.scope, route.api, page)
+        if error_status is not None:
+            return error_status
         if token is None:
             return api_error(401, "Invalid login credentials.")
         limit = self.settings.rate_limit_per_minute
@@ -338,20 +343,24 @@ class GenesysSimulator:
             body = json.loads(request.body.decode("utf-8") or "null")
         except ValueError:
             return api_error(400, "Unable to parse the request body: it is not valid JSON")
+        settings = self.settings
         try:
-            query = parse_query(api, body, self.today())
+            query = parse_query(api, body, self.today(), settings.legacy_end)
         except QueryError as error:
             return api_error(400, str(error))
-        settings = self.settings
-        job = self.jobs.create(query, settings.polls_until_done, settings.page_size)
+        organization, readings = self.organization, self.readings()
+        job = self.jobs.create(
+            query,
+            settings.polls_until_done,
+            settings.page_size,
+            compute=lambda: usage_result(organization, query, readings),
+        )
         self._decide_fate(job)
         self.ledger.record_job(api)
         if job.fate == jobs.SUCCEEDS:
             # Work the rows out while the client waits between polls, as Genesys does: a 90-day
             # job of the finest grouping takes a second or so, which the first page should not.
-            threading.Thread(
-                target=job.rows, args=(self._compute_rows,), name=f"job-{job.id}", daemon=True
-            ).start()
+            threading.Thread(target=job.result, name=f"job-{job.id}", daemon=True).start()
         if api == wire.API_AGGREGATES:
             uri = f"{wire.AGGREGATES_JOBS_PATH}/{job.id}"
             return json_response(202, {"id": job.id, "resultsUri": uri, "selfUri": uri})
@@ -368,7 +377,12 @@ class GenesysSimulator:
             if fault is not None:
                 job.fate = fate
                 job.failure_message = fault.options.get("message", "")
-                return
+                job.failure_has_error_body = fault.options.get("error_body", True)
+                break
+        unknown = self._fire(faults.UNKNOWN_STATUS, faults.SUBMIT, job.api)
+        if unknown is not None:
+            job.unknown_status = unknown.options["status"]
+            job.unknown_polls = unknown.options["polls"]
 
     # --- API host: results -----------------------------------------------------------------------
 
@@ -381,7 +395,9 @@ class GenesysSimulator:
             return page_size
         status = self._status_without_rows(job)
         if status is not None:
-            return json_response(200, status)
+            # The spec answers 202 while the job is "still running or failed".
+            cancelled = status["queryStatus"] == wire.STATUS_CANCELLED
+            return json_response(200 if cancelled else 202, status)
         page = self._page(request, job, page_size)
         if isinstance(page, SimResponse):
             return page
@@ -414,16 +430,25 @@ class GenesysSimulator:
         """Count a poll; the job's answer while it has no rows to give, else None."""
         status = job.poll()
         aggregates = job.api == wire.API_AGGREGATES
-        if status != jobs.DONE:
-            if not aggregates:
-                return {"queryStatus": wire.LEGACY_RUNNING}  # the legacy API has no Queued
-            queued = status == jobs.QUEUED
-            return {"queryStatus": wire.AGGREGATES_QUEUED if queued else wire.AGGREGATES_RUNNING}
+        if status == jobs.DONE:
+            return self._ending(job, aggregates)
+        if status == jobs.UNKNOWN:
+            return {"queryStatus": job.unknown_status}
+        if not aggregates:
+            return {"queryStatus": wire.LEGACY_RUNNING}  # the legacy API has no Queued
+        queued = status == jobs.QUEUED
+        return {"queryStatus": wire.AGGREGATES_QUEUED if queued else wire.AGGREGATES_RUNNING}
+
+    @staticmethod
+    def _ending(job: jobs.Job, aggregates: bool) -> dict[str, Any] | None:
+        """How a finished job that has no rows to give answers (None: it has rows)."""
         if job.fate == jobs.FAILS:
-            if aggregates:
+            # The legacy result (ApiUsageQueryResult) has no field for a reason; the aggregates
+            # errorBody "may not be included even if the state is FAILURE".
+            if aggregates and job.failure_has_error_body:
                 error_body = wire.api_error_body(500, job.failure_message)
                 return {"queryStatus": wire.STATUS_FAILED, "errorBody": error_body}
-            return {"queryStatus": wire.STATUS_FAILED, "message": job.failure_message}
+            return {"queryStatus": wire.STATUS_FAILED}
         if job.fate == jobs.IS_CANCELLED:
             return {"queryStatus": wire.STATUS_CANCELLED}
         return None
@@ -439,16 +464,16 @@ class GenesysSimulator:
                 position = jobs.decode_cursor(job, cursor)
             except jobs.CursorError as error:
                 return api_error(400, str(error))
-        rows = job.rows(self._compute_rows)
+        result = job.result()
         end = position.offset + page_size
         next_cursor = None
-        if end < len(rows):
+        if end < len(result):
             next_position = jobs.PagePosition(offset=end, page=position.page + 1)
             next_cursor = jobs.encode_cursor(job, next_position)
         if self._fire(faults.CURSOR_LOOP, faults.RESULTS, job.api, position.page) is not None:
             # The "next" page is this very page again, forever.
             next_cursor = cursor or jobs.encode_cursor(job, jobs.FIRST_PAGE)
-        return rows[position.offset : end], next_cursor, position
+        return result.rows(position.offset, end), next_cursor, position
 
     def _page_response(
         self, payload: dict[str, Any], job: jobs.Job, position: jobs.PagePosition
@@ -467,13 +492,11 @@ class GenesysSimulator:
                 response.truncate_at = cut  # full Content-Length, then the line drops
         return response
 
-    def _compute_rows(self, query: UsageQuery) -> list[dict[str, Any]]:
-        return usage_rows(self.organization, query, self.today())
 
-
-def _server_error(fault: faults.Fault) -> SimResponse:
-    status = int(fault.options["status"])
+def _error_status(fault: faults.Fault) -> SimResponse:
+    status = 408 if fault.kind == faults.REQUEST_TIMEOUT else int(fault.options["status"])
     messages = {
+        408: "The request timed out.",
         500: "The server encountered an unexpected condition.",
         502: "Bad gateway.",
         503: "The service is currently unavailable.",

@@ -17,6 +17,9 @@ APIS: Final = (API_AGGREGATES, API_LEGACY)
 TOKEN_PATH: Final = "/oauth/token"  # noqa: S105 - a URL path, not a secret
 AGGREGATES_JOBS_PATH: Final = "/api/v2/usage/aggregates/query/jobs"
 LEGACY_QUERY_PATH: Final = "/api/v2/usage/query"
+# Where an entity reference's selfUri points (DomainEntityRef / UserReference).
+OAUTH_CLIENTS_PATH: Final = "/api/v2/oauth/clients"
+USERS_PATH: Final = "/api/v2/users"
 
 GRANULARITIES: Final = ("Day", "Week", "Month")
 METRICS: Final = ("Requests", "Status200", "Status300", "Status400", "Status429", "Status500")
@@ -55,6 +58,7 @@ ERROR_CODES: Final = {
     401: "bad.credentials",
     404: "not.found",
     405: "method.not.allowed",
+    408: "request.timeout",
     429: "too.many.requests",
     500: "internal.server.error",
     502: "bad.gateway",
@@ -63,6 +67,9 @@ ERROR_CODES: Final = {
 }
 
 JSON_CONTENT_TYPE: Final = "application/json; charset=UTF-8"
+# Every answer of both hosts carries one; the API host's error bodies carry a `contextId` too.
+# Support asks for both. The simulator draws them independently, so a client must keep both.
+CORRELATION_ID_HEADER: Final = "ININ-Correlation-Id"
 
 
 def api_error_body(status: int, message: str) -> dict[str, Any]:

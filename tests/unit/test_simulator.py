@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import requests
 
-from local.genesys_simulator import FAULT_KINDS, SimulatorServer
+from local.genesys_simulator import SimulatorServer
 
 TODAY = date(2026, 11, 22)
 CLIENT_ID, CLIENT_SECRET = "test-client", "test-secret"
@@ -213,6 +213,23 @@ def test_a_token_expires_after_expires_in_seconds(sim: SimulatorServer) -> None:
 
 
 # --- aggregates API ---------------------------------------------------------------------------
+
+
+def test_aggregates_status_polls_answer_202_while_running_or_failed(sim: SimulatorServer) -> None:
+    # GIVEN a job that succeeds and one that fails, each after two polls
+    session = session_for(sim)
+    succeeding = submit(sim, session, "aggregates", AGGREGATES_QUERY)
+    sim.set_fault("job-failed")
+    failing = submit(sim, session, "aggregates", AGGREGATES_QUERY)
+
+    # WHEN each is polled three times
+    def codes(job: dict[str, Any]) -> list[tuple[int, str]]:
+        answers = [session.get(sim.base_url + job["resultsUri"], timeout=5) for _ in range(3)]
+        return [(answer.status_code, answer.json()["queryStatus"]) for answer in answers]
+
+    # THEN 202 while Queued, Running or Failed (the spec's "still running or failed"), 200 with rows
+    assert codes(succeeding) == [(202, "Queued"), (202, "Running"), (200, "Succeeded")]
+    assert codes(failing) == [(202, "Queued"), (202, "Running"), (202, "Failed")]
 
 
 def test_aggregates_job_runs_then_pages_through_all_expected_rows(sim: SimulatorServer) -> None:
@@ -452,7 +469,7 @@ def test_stats_count_answers_by_endpoint_and_status(sim: SimulatorServer) -> Non
     # THEN each answer is counted under its endpoint and status
     stats = sim.stats()
     assert stats["requests"] == {
-        "aggregates.results": {"200": 1},
+        "aggregates.results": {"202": 1},
         "aggregates.submit": {"202": 1, "400": 1},
         "other": {"404": 1},
         "token": {"200": 1},
@@ -540,21 +557,11 @@ def test_slow_fault_delays_the_answer(sim: SimulatorServer) -> None:
     assert time.monotonic() - started < 0.4
 
 
-@pytest.mark.parametrize(
-    ("api", "body", "failed"),
-    [
-        (
-            "aggregates",
-            AGGREGATES_QUERY,
-            {"queryStatus": "Failed", "errorBody": {"message": "boom", "status": 500}},
-        ),
-        ("legacy", LEGACY_QUERY_BODY, {"queryStatus": "Failed", "message": "boom"}),
-    ],
-)
-def test_job_failed_fault_ends_the_job_failed(
-    sim: SimulatorServer, api: str, body: dict[str, Any], failed: dict[str, Any]
+@pytest.mark.parametrize(("api", "body"), [("aggregates", AGGREGATES_QUERY)])
+def test_job_failed_fault_ends_the_job_failed_with_genesys_error_body(
+    sim: SimulatorServer, api: str, body: dict[str, Any]
 ) -> None:
-    # GIVEN the next job of the API fails
+    # GIVEN the next aggregates job fails
     session = session_for(sim)
     sim.set_fault("job-failed", api=api, message="boom")
 
@@ -563,14 +570,37 @@ def test_job_failed_fault_ends_the_job_failed(
     statuses = poll_until_done(sim, session, job["resultsUri"])
     final = session.get(sim.base_url + job["resultsUri"], timeout=5).json()
 
-    # THEN it runs, then reports Failed with Genesys' error body / the legacy message
+    # THEN it runs, then reports Failed with Genesys' error body carrying the message
     assert statuses[-1] == "Failed"
     assert len(statuses) == 3
-    if api == "aggregates":
-        assert set(final["errorBody"]) == GENESYS_ERROR_KEYS
-        assert final["errorBody"]["message"] == failed["errorBody"]["message"]
-    else:
-        assert final == failed
+    assert set(final) == {"queryStatus", "errorBody"}
+    assert set(final["errorBody"]) == GENESYS_ERROR_KEYS
+    assert final["errorBody"]["message"] == "boom"
+
+
+@pytest.mark.parametrize(
+    ("api", "body", "options"),
+    [
+        ("aggregates", AGGREGATES_QUERY, {"error_body": False}),
+        ("legacy", LEGACY_QUERY_BODY, {}),
+    ],
+    ids=["aggregates without errorBody", "legacy"],
+)
+def test_a_failed_job_may_say_nothing_but_failed(
+    sim: SimulatorServer, api: str, body: dict[str, Any], options: dict[str, Any]
+) -> None:
+    # GIVEN a failing job whose API gives no reason: Genesys' errorBody "may not be included",
+    # and the legacy result has no field for one
+    sim.configure(polls_until_done=0)
+    session = session_for(sim)
+    sim.set_fault("job-failed", api=api, **options)
+
+    # WHEN it is polled
+    job = submit(sim, session, api, body)
+    answer = session.get(sim.base_url + job["resultsUri"], timeout=5).json()
+
+    # THEN the answer is the status alone
+    assert answer == {"queryStatus": "Failed"}
 
 
 def test_job_faults_are_scoped_to_their_api(sim: SimulatorServer) -> None:
@@ -722,28 +752,18 @@ def test_fault_skip_and_probability_are_honoured_deterministically(sim: Simulato
     assert 0 < flips.count(500) < 20
 
 
-def test_every_contract_fault_kind_is_known() -> None:
-    # THEN the simulator knows exactly the fault names of docs/contracts.md section 8
-    assert set(FAULT_KINDS) == {
-        "rate-limit",
-        "server-error",
-        "slow",
-        "job-failed",
-        "job-cancelled",
-        "job-stuck",
-        "malformed-page",
-        "truncated-page",
-        "cursor-loop",
-        "bad-credentials",
-    }
-
-
 @pytest.mark.parametrize(
     ("kind", "options"),
     [
         ("earthquake", {}),
         ("rate-limit", {"retry_after": -1}),
         ("server-error", {"status": 404}),
+        ("server-error", {"status": 408}),
+        ("request-timeout", {"status": 500}),
+        ("unknown-status", {"status": "Running"}),
+        ("unknown-status", {"status": ""}),
+        ("unknown-status", {"polls": 0}),
+        ("job-failed", {"error_body": "no"}),
         ("slow", {"delay": 1}),
         ("truncated-page", {"mode": "half"}),
         ("malformed-page", {"page": 0}),
@@ -873,3 +893,246 @@ def test_stats_count_requests_that_come_back_before_retry_after() -> None:
 
         # THEN the early retry is counted
         assert sim.stats()["retriesBeforeRetryAfter"] == 1
+
+
+# --- faults and options for the pipeline's tolerance ------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ["api", "token"])
+def test_request_timeout_fault_answers_408_then_lets_the_retry_through(
+    sim: SimulatorServer, endpoint: str
+) -> None:
+    # GIVEN the next request of the endpoint times out (Genesys lists 408 for these endpoints)
+    session = session_for(sim)
+    sim.set_fault("request-timeout", endpoint=endpoint)
+
+    # WHEN it is made twice
+    def call() -> requests.Response:
+        if endpoint == "token":
+            return token_response(sim)
+        return session.post(sim.base_url + AGGREGATES_JOBS, json=AGGREGATES_QUERY, timeout=5)
+
+    first, second = call(), call()
+
+    # THEN 408 request.timeout with Genesys' error body, then the usual answer
+    assert_genesys_error(first, 408, "request.timeout")
+    assert second.status_code in (200, 202)
+    assert sim.stats()["faultsFired"]["request-timeout"] >= 1
+
+
+@pytest.mark.parametrize(("api", "body", "done"), [
+    ("aggregates", AGGREGATES_QUERY, ["Queued", "Running", "Succeeded"]),
+    ("legacy", LEGACY_QUERY_BODY, ["Running", "Running", "Complete"]),
+])  # fmt: skip
+def test_unknown_status_fault_answers_an_undocumented_status_then_finishes_normally(
+    sim: SimulatorServer, api: str, body: dict[str, Any], done: list[str]
+) -> None:
+    # GIVEN the next job answers a queryStatus Genesys does not document for 3 polls
+    session = session_for(sim)
+    sim.set_fault("unknown-status", api=api, status="Pending", polls=3)
+
+    # WHEN it is polled until it finishes
+    job = submit(sim, session, api, body)
+    statuses = []
+    for _ in range(10):
+        statuses.append(session.get(sim.base_url + job["resultsUri"], timeout=5).json())
+        if statuses[-1]["queryStatus"] in ("Succeeded", "Complete"):
+            break
+
+    # THEN it says Pending three times (nothing else), then runs and ends as usual with its rows
+    assert statuses[:3] == [{"queryStatus": "Pending"}] * 3
+    assert [status["queryStatus"] for status in statuses[3:]] == done
+    rows_member = "entities" if api == "aggregates" else "results"
+    assert statuses[-1][rows_member]
+
+
+def test_every_answer_of_genesys_carries_a_correlation_id_and_api_errors_a_context_id(
+    sim: SimulatorServer,
+) -> None:
+    # GIVEN answers of both hosts: successes, OAuth errors and API errors of every kind
+    session = session_for(sim)
+    sim.set_fault("rate-limit", endpoint="token")
+    answers = {
+        "token 429": token_response(sim),
+        "token 200": token_response(sim),
+        "token 401": token_response(sim, (CLIENT_ID, "wrong")),
+        "api 202": session.post(sim.base_url + AGGREGATES_JOBS, json=AGGREGATES_QUERY, timeout=5),
+        "api 400": session.post(sim.base_url + AGGREGATES_JOBS, json={}, timeout=5),
+        "api 401": requests.post(sim.base_url + AGGREGATES_JOBS, json={}, timeout=5),
+        "api 404": session.get(f"{sim.base_url}{AGGREGATES_JOBS}/nope", timeout=5),
+        "api 405": session.get(sim.base_url + AGGREGATES_JOBS, timeout=5),
+        "unknown path 404": session.get(sim.base_url + "/api/v2/nowhere", timeout=5),
+    }
+    for kind in ("server-error", "request-timeout"):
+        sim.set_fault(kind)
+        answers[kind] = session.post(sim.base_url + AGGREGATES_JOBS, json={}, timeout=5)
+
+    # THEN each carries an ININ-Correlation-Id, a fresh one each time
+    correlation_ids = {name: r.headers.get("ININ-Correlation-Id") for name, r in answers.items()}
+    assert all(correlation_ids.values()), correlation_ids
+    assert len(set(correlation_ids.values())) == len(answers)
+    # AND every error of the API host has Genesys' body with a contextId; the login host's own
+    # refusal is OAuth's body (its correlation id is the header)
+    for name, response in answers.items():
+        if response.status_code >= 400 and name != "token 401":
+            assert response.json()["contextId"], name
+    assert "contextId" not in answers["token 401"].json()
+
+
+def test_latency_delays_every_answer_of_genesys(sim: SimulatorServer) -> None:
+    # GIVEN a latency of half a second
+    session = session_for(sim)
+    sim.configure(latency=0.5)
+
+    # WHEN a client that waits 0.2 s asks both hosts, then the latency is taken away
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(
+            sim.base_url + "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            timeout=0.2,
+        )
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        session.post(sim.base_url + AGGREGATES_JOBS, json=AGGREGATES_QUERY, timeout=0.2)
+    sim.configure(latency=0)
+
+    # THEN both timed out, and without latency the same client is answered
+    response = session.post(sim.base_url + AGGREGATES_JOBS, json=AGGREGATES_QUERY, timeout=0.2)
+    assert response.status_code == 202
+
+
+def test_week_rows_are_dated_on_sundays_when_weeks_start_on_sunday(sim: SimulatorServer) -> None:
+    # GIVEN weeks that start on Sunday and a Week job of two whole such weeks
+    sim.configure(week_start="sunday", polls_until_done=0)
+    session = session_for(sim)
+    body = {**AGGREGATES_QUERY, "interval": "2026-11-01T00:00:00Z/2026-11-14T23:59:59Z"}
+    body["granularity"] = "Week"
+
+    # WHEN its pages are read
+    job = submit(sim, session, "aggregates", body)
+    rows = [
+        e
+        for page in aggregates_pages(sim, session, job["resultsUri"], 1000)
+        for e in page["entities"]
+    ]
+
+    # THEN its rows are the ground truth, dated on the two Sundays
+    assert rows == sim.expected_rows("aggregates", body)
+    assert {row["date"] for row in rows} == {"2026-11-01", "2026-11-08"}
+
+
+def test_legacy_end_inclusive_answers_the_day_starting_at_the_end_over_http(
+    sim: SimulatorServer,
+) -> None:
+    # GIVEN the same legacy query answered with the end exclusive, then inclusive
+    sim.configure(polls_until_done=0)
+    session = session_for(sim)
+    body = {**LEGACY_QUERY_BODY, "groupBy": ["OrganizationId"]}
+    answers = {}
+    for reading in ("exclusive", "inclusive"):
+        sim.configure(legacy_end=reading)
+        job = submit(sim, session, "legacy", body)
+        answers[reading] = legacy_pages(sim, session, job["resultsUri"])[0]["results"]
+
+    # THEN inclusive has one more day: the one starting at the end instant
+    assert [row["date"][:10] for row in answers["exclusive"]] == [
+        "2026-11-18",
+        "2026-11-19",
+        "2026-11-20",
+    ]
+    assert [row["date"][:10] for row in answers["inclusive"]] == [
+        "2026-11-18",
+        "2026-11-19",
+        "2026-11-20",
+        "2026-11-21",
+    ]
+
+
+def test_a_job_keeps_the_readings_it_was_submitted_under(sim: SimulatorServer) -> None:
+    # GIVEN a finished job submitted with late data, then the late data taken away
+    sim.configure(polls_until_done=0, late_days=2)
+    session = session_for(sim)
+    job = submit(sim, session, "aggregates", AGGREGATES_QUERY)
+    partial = sim.expected_rows("aggregates", AGGREGATES_QUERY)
+    sim.configure(late_days=0)
+
+    # WHEN its pages are read
+    rows = [
+        e
+        for page in aggregates_pages(sim, session, job["resultsUri"], 1000)
+        for e in page["entities"]
+    ]
+
+    # THEN they are what the job was submitted under, not what a new job would answer
+    assert rows == partial
+    assert rows != sim.expected_rows("aggregates", AGGREGATES_QUERY)
+
+
+def test_options_are_set_and_refused_over_http(sim: SimulatorServer) -> None:
+    # GIVEN the config endpoint
+    url = sim.base_url + "/_sim/config"
+
+    # WHEN every new option is set in camelCase and kebab-case, and bad values are sent
+    changed = requests.post(
+        url,
+        json={
+            "weekStart": "sunday",
+            "legacy-end": "inclusive",
+            "lateDays": 2,
+            "latency": 0.01,
+            "today": "2026-11-23",
+        },
+        timeout=5,
+    )
+    read_back = requests.get(url, timeout=5).json()
+    refused = [
+        requests.post(url, json=body, timeout=5)
+        for body in ({"weekStart": "friday"}, {"lateDays": -1}, {"org": "huge"}, {"colour": 1})
+    ]
+
+    # THEN the settings are changed (and read back the same), the bad ones refused by name
+    assert changed.status_code == 200
+    for body in (changed.json(), read_back):
+        assert (body["weekStart"], body["legacyEnd"], body["lateDays"]) == (
+            "sunday",
+            "inclusive",
+            2,
+        )
+        assert (body["latency"], body["today"]) == (0.01, "2026-11-23")
+    assert sim.today == date(2026, 11, 23)
+    for response, named in zip(refused, ("week-start", "late-days", "org", "colour"), strict=True):
+        assert named in assert_genesys_error(response, 400, "bad.request")["message"]
+
+
+def test_cli_takes_every_option_as_a_flag_and_refuses_bad_values() -> None:
+    # GIVEN the simulator started with readings on the command line, and with a bad one
+    refused = subprocess.run(
+        [sys.executable, "-m", "local.genesys_simulator", "--week-start", "friday"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.genesys_simulator", "--port", "0", "--week-start",
+         "sunday", "--legacy-end", "inclusive", "--late-days", "3", "--latency", "0.01"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        # WHEN its configuration is read
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip().rsplit(" ", 1)[-1]
+        config = requests.get(base_url + "/_sim/config", timeout=5).json()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+    # THEN the flags took effect, and the bad value was refused naming option, value, choices
+    assert (config["weekStart"], config["legacyEnd"]) == ("sunday", "inclusive")
+    assert (config["lateDays"], config["latency"]) == (3, 0.01)
+    assert refused.returncode == 2
+    assert "week-start" in refused.stderr and "friday" in refused.stderr
+    assert "monday | sunday" in refused.stderr

@@ -1,6 +1,7 @@
 """The simulator's synthetic organization and query semantics, without HTTP.
 
-HTTP behaviour, faults and the CLI are in test_simulator.py.
+HTTP behaviour, faults and the CLI are in test_simulator.py; the settings in
+test_simulator_options.py; the large organization in test_simulator_large.py.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 import pytest
 
 from local.genesys_simulator import wire
-from local.genesys_simulator.organization import Organization
+from local.genesys_simulator.options import SimulatorSettings
+from local.genesys_simulator.organization import CLIENT, METHOD, TEMPLATE, Organization
 from local.genesys_simulator.queries import QueryError, parse_query
-from local.genesys_simulator.simulator import GenesysSimulator, SimulatorSettings
+from local.genesys_simulator.simulator import GenesysSimulator
 
 TODAY = date(2026, 11, 22)  # a Sunday
 STATUS_KEYS = ("status200", "status300", "status400", "status500")
@@ -22,7 +24,12 @@ STATUS_KEYS = ("status200", "status300", "status400", "status500")
 
 @pytest.fixture(scope="module")
 def simulator() -> GenesysSimulator:
-    return GenesysSimulator(SimulatorSettings(), seed=42, today=TODAY)
+    return GenesysSimulator(SimulatorSettings(today=TODAY), seed=42)
+
+
+def simulator_with(**settings: Any) -> GenesysSimulator:
+    """A simulator of the same organization, read another way (organizations are shared)."""
+    return GenesysSimulator(SimulatorSettings(today=TODAY).updated(settings), seed=42)
 
 
 def aggregates_interval(first: date, last: date) -> str:
@@ -54,6 +61,7 @@ def test_organization_is_a_pure_function_of_the_seed() -> None:
     # WHEN / THEN they agree on everything drawn from the seed, and the other seed differs
     assert first.id == second.id
     assert first.clients == second.clients
+    assert first.values == second.values
     assert first.streams == second.streams
     assert first.usage_on(date(2026, 3, 4)) == second.usage_on(date(2026, 3, 4))
     assert other.id != first.id
@@ -61,21 +69,25 @@ def test_organization_is_a_pure_function_of_the_seed() -> None:
 
 
 def test_a_day_is_reproducible_on_its_own() -> None:
-    # GIVEN one organization that has drawn many other days first, and a fresh one
+    # GIVEN one organization that has drawn and grouped many other days first, and a fresh one
     warmed, fresh = Organization(42), Organization(42)
+    dimensions = (CLIENT, TEMPLATE, METHOD)
     for offset in range(10):
-        warmed.usage_on(date(2026, 5, 1) + timedelta(days=offset))
+        warmed.day_totals(date(2026, 5, 1) + timedelta(days=offset), dimensions)
 
     # WHEN both draw the same day
-    # THEN it is the same: a day depends on (seed, date) only
+    # THEN it is the same: a day depends on (seed, size, date) only
     assert warmed.usage_on(date(2026, 5, 7)) == fresh.usage_on(date(2026, 5, 7))
+    assert warmed.day_totals(date(2026, 5, 7), dimensions) == fresh.day_totals(
+        date(2026, 5, 7), dimensions
+    )
 
 
 def test_organization_has_the_awkward_realistic_vocabulary() -> None:
     # GIVEN the organization of the default seed
     organization = Organization(42)
     names = [client.name for client in organization.clients]
-    templates = {template for template, _ in organization.templates}
+    templates = set(organization.templates)
 
     # THEN it has dozens of clients, some named with non-ASCII, quotes and commas
     assert len(organization.clients) >= 30
@@ -87,13 +99,11 @@ def test_organization_has_the_awkward_realistic_vocabulary() -> None:
     assert len(templates) >= 300
     assert all(template.startswith("api/v2/") for template in templates)
     assert "api/v2/users/{userId}" in templates
-    # AND every HTTP method, users with names, several platforms
-    assert {stream.http_method for stream in organization.streams} == set(
-        ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
-    )
+    # AND streams of every HTTP method and several platforms, from dozens of people
+    methods = {organization.values["method"][rank] for rank in organization.streams.ranks["method"]}
+    assert methods == {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}
+    assert len(set(organization.streams.ranks["platform"])) >= 3
     assert len(organization.users) >= 50
-    assert any(not user.name.isascii() for user in organization.users)
-    assert len({stream.platform for stream in organization.streams}) >= 3
 
 
 def test_a_day_is_sparse_and_big_enough_to_page(simulator: GenesysSimulator) -> None:
@@ -110,13 +120,21 @@ def test_a_day_is_sparse_and_big_enough_to_page(simulator: GenesysSimulator) -> 
     # THEN there are a few hundred to ~2000: a few days need several pages of 1000
     assert 300 <= len(rows) <= 2000
     # AND not every combination had traffic that day
-    combinations = {
-        (s.client.id, s.template_uri, s.http_method) for s in simulator.organization.streams
-    }
+    ranks = simulator.organization.streams.ranks
+    combinations = set(zip(ranks["client"], ranks["template"], ranks["method"], strict=True))
     assert len(rows) < len(combinations)
 
 
 # --- semantics shared by both APIs ----------------------------------------------------------------
+
+
+WEEKDAY_OF = {"monday": 0, "sunday": 6}
+
+
+def expected_period_start(day: date, granularity: str, week_start: str) -> date:
+    if granularity == "Month":
+        return day.replace(day=1)
+    return day - timedelta(days=(day.weekday() - WEEKDAY_OF[week_start]) % 7)
 
 
 @pytest.mark.parametrize(
@@ -127,21 +145,40 @@ def test_a_day_is_sparse_and_big_enough_to_page(simulator: GenesysSimulator) -> 
     ],
 )
 @pytest.mark.parametrize(
-    ("granularity", "first", "end"),
+    ("granularity", "settings", "first", "end"),
     [
-        ("Week", date(2026, 10, 5), date(2026, 11, 2)),  # four whole ISO weeks
-        ("Month", date(2026, 9, 1), date(2026, 11, 1)),  # two whole months
+        pytest.param("Week", {}, date(2026, 10, 5), date(2026, 11, 2), id="4 weeks from Monday"),
+        pytest.param(
+            "Week",
+            {"week_start": "sunday"},
+            date(2026, 10, 4),
+            date(2026, 11, 1),
+            id="4 weeks from Sunday",
+        ),
+        pytest.param("Month", {}, date(2026, 9, 1), date(2026, 11, 1), id="2 months"),
+        pytest.param(
+            "Week",
+            {"week_start": "sunday", "late_days": 4},
+            date(2026, 11, 8),
+            date(2026, 11, 22),
+            id="last 2 weeks, late data",
+        ),
+        pytest.param(
+            "Month", {"late_days": 4}, date(2026, 11, 1), date(2026, 12, 1), id="month, late data"
+        ),
     ],
 )
 def test_week_and_month_rows_are_the_sums_of_their_days(
-    simulator: GenesysSimulator,
     api: str,
     group_by: list[str],
     granularity: str,
+    settings: dict[str, Any],
     first: date,
     end: date,
 ) -> None:
-    # GIVEN the same window asked by Day and by the coarser granularity
+    # GIVEN the same window asked by Day and by the coarser granularity, under a reading
+    simulator = simulator_with(**settings)
+    week_start = settings.get("week_start", "monday")
     interval = (
         aggregates_interval(first, end - timedelta(days=1))
         if api == wire.API_AGGREGATES
@@ -154,25 +191,25 @@ def test_week_and_month_rows_are_the_sums_of_their_days(
         api, {"interval": interval, "granularity": granularity, "groupBy": group_by}
     )
 
-    # WHEN the day rows are summed per period start and dimensions
+    # WHEN the day rows (as answered now) are summed per period start and dimensions
     summed: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in day_rows:
-        day = date.fromisoformat(row["date"][:10])
-        start = day - timedelta(days=day.weekday()) if granularity == "Week" else day.replace(day=1)
+        start = expected_period_start(date.fromisoformat(row["date"][:10]), granularity, week_start)
         totals = summed[(start.isoformat(), dimension_key(api, row))]
         for key, value in row.items():
             if isinstance(value, int):
                 totals[key] += value
 
     # THEN every period row is exactly that sum, and no period row is missing
+    assert period_rows
     assert len(period_rows) == len(summed)
     for row in period_rows:
         totals = summed[(row["date"][:10], dimension_key(api, row))]
         assert {k: v for k, v in row.items() if isinstance(v, int)} == dict(totals)
-    # AND a period's date is its first day (Monday / the 1st)
+    # AND a period's date is its first day (the week's first day by the reading / the 1st)
     starts = {date.fromisoformat(row["date"][:10]) for row in period_rows}
     if granularity == "Week":
-        assert {start.weekday() for start in starts} == {0}
+        assert {start.weekday() for start in starts} == {WEEKDAY_OF[week_start]}
     else:
         assert {start.day for start in starts} == {1}
 
@@ -255,6 +292,55 @@ def test_aggregates_interval_is_inclusive_and_legacy_end_exclusive(
     assert [row["requestCount"] for row in aggregates] == [row["requests"] for row in legacy]
 
 
+@pytest.mark.parametrize(
+    ("legacy_end", "interval", "days"),
+    [
+        ("exclusive", "2026-11-19T00:00:00Z/2026-11-21T00:00:00Z", ["19", "20"]),
+        ("inclusive", "2026-11-19T00:00:00Z/2026-11-21T00:00:00Z", ["19", "20", "21"]),
+        ("exclusive", "2026-11-19T00:00:00Z/2026-11-20T23:59:59Z", ["19", "20"]),
+        ("inclusive", "2026-11-19T00:00:00Z/2026-11-20T23:59:59Z", ["19", "20"]),
+        ("inclusive", "2026-11-20T00:00:00Z/2026-11-20T00:00:00Z", ["20"]),
+        ("exclusive", "2026-11-19T12:00:00Z/2026-11-20T12:00:00Z", ["19", "20"]),
+        ("inclusive", "2026-11-19T12:00:00Z/2026-11-20T12:00:00Z", ["19", "20"]),
+    ],
+)
+def test_legacy_end_reading_decides_whether_a_day_starting_at_the_end_is_in(
+    legacy_end: str, interval: str, days: list[str]
+) -> None:
+    # GIVEN the legacy API read with its end exclusive (the default) or inclusive
+    simulator = simulator_with(legacy_end=legacy_end)
+
+    # WHEN a Day query of the interval is answered
+    rows = simulator.expected_rows(wire.API_LEGACY, {"interval": interval, "granularity": "Day"})
+
+    # THEN it holds every day overlapping the interval; the end instant counts only if inclusive
+    assert [row["date"] for row in rows] == [f"2026-11-{day}T00:00:00Z" for day in days]
+
+
+def test_legacy_end_inclusive_changes_no_aggregates_answer() -> None:
+    # GIVEN both readings of the legacy end
+    query = {"interval": "2026-11-19T00:00:00Z/2026-11-21T00:00:00Z", "granularity": "Day"}
+    answers = [
+        simulator_with(legacy_end=reading).expected_rows(wire.API_AGGREGATES, query)
+        for reading in ("exclusive", "inclusive")
+    ]
+
+    # THEN the aggregates API, documented inclusive, answers the same under both
+    assert answers[0] == answers[1]
+    assert [row["date"] for row in answers[0]] == ["2026-11-19", "2026-11-20", "2026-11-21"]
+
+
+def test_an_empty_legacy_interval_is_refused_only_when_the_end_is_exclusive() -> None:
+    # GIVEN an interval whose end is its start
+    body = {"interval": "2026-11-20T00:00:00Z/2026-11-20T00:00:00Z"}
+
+    # WHEN / THEN exclusive: nothing is in it (refused); inclusive: the one instant's day
+    with pytest.raises(QueryError):
+        parse_query(wire.API_LEGACY, body, TODAY, legacy_end="exclusive")
+    inclusive = parse_query(wire.API_LEGACY, body, TODAY, legacy_end="inclusive")
+    assert (inclusive.first_day, inclusive.last_day) == (date(2026, 11, 20), date(2026, 11, 20))
+
+
 def test_legacy_accepts_the_blueprints_year_month_interval(simulator: GenesysSimulator) -> None:
     # GIVEN the blueprint's own example query, for October
     month = simulator.expected_rows(
@@ -300,7 +386,6 @@ def test_aggregates_entities_carry_only_grouped_dimensions_and_asked_metrics(
     assert rows
     for row in rows:
         assert list(row) == ["date", "platform", "requestCount", "status429", "user"]
-        assert set(row["user"]) == {"id", "name"}
 
 
 def test_aggregates_entity_of_the_default_grouping_has_the_documented_shape(
@@ -332,7 +417,32 @@ def test_aggregates_entity_of_the_default_grouping_has_the_documented_shape(
         "user",
     ]
     assert row["date"] == "2026-11-16"
-    assert set(row["oauthClient"]) == {"id", "name"}
+
+
+def test_entity_references_carry_only_what_genesys_sends(simulator: GenesysSimulator) -> None:
+    # GIVEN a day of every aggregates dimension
+    query = {
+        "interval": aggregates_interval(date(2026, 11, 16), date(2026, 11, 16)),
+        "granularity": "Day",
+        "groupBy": list(wire.GROUP_BY_AGGREGATES),
+    }
+
+    # WHEN the rows are computed
+    rows = simulator.expected_rows(wire.API_AGGREGATES, query)
+
+    # THEN a user is a UserReference: its id and selfUri, and no name
+    assert rows
+    for row in rows:
+        user, client = row["user"], row["oauthClient"]
+        assert user == {"id": user["id"], "selfUri": f"/api/v2/users/{user['id']}"}
+        # AND a client is a DomainEntityRef: id, name and selfUri
+        assert client == {
+            "id": client["id"],
+            "name": client["name"],
+            "selfUri": f"/api/v2/oauth/clients/{client['id']}",
+        }
+    names = {client.name for client in simulator.organization.clients}
+    assert {row["oauthClient"]["name"] for row in rows} <= names
 
 
 def test_legacy_rows_keep_every_dimension_key_empty_when_not_grouped(
@@ -489,3 +599,84 @@ def test_wire_names_agree_with_the_pipeline_constants() -> None:
     assert wire.MAX_LOOKBACK_DAYS == constants.MAX_LOOKBACK_DAYS
     assert wire.MAX_AGGREGATES_DAYS == constants.MAX_AGGREGATES_DAYS
     assert wire.MAX_PAGE_SIZE == constants.MAX_PAGE_SIZE
+
+
+# --- late data ------------------------------------------------------------------------------------
+
+DEFAULT_GROUPING = ["OauthClientId", "TemplateUri", "HttpMethod"]
+
+
+def day_rows(simulator: GenesysSimulator, day: date) -> list[dict[str, Any]]:
+    query = {
+        "interval": aggregates_interval(day, day),
+        "granularity": "Day",
+        "groupBy": DEFAULT_GROUPING,
+    }
+    return simulator.expected_rows(wire.API_AGGREGATES, query)
+
+
+def total_requests(rows: list[dict[str, Any]]) -> int:
+    return sum(row["requestCount"] for row in rows)
+
+
+def test_late_days_zero_answers_every_past_day_final() -> None:
+    # GIVEN the default (late_days 0) and a simulator whose days are final after 2 days
+    final, late = simulator_with(), simulator_with(late_days=2)
+    three_days_ago = TODAY - timedelta(days=3)
+
+    # WHEN / THEN a day older than late_days answers the same under both
+    assert day_rows(late, three_days_ago) == day_rows(final, three_days_ago)
+
+
+def test_a_day_younger_than_late_days_grows_each_day_until_final() -> None:
+    # GIVEN days final 2 days after they end, and the same day seen on three successive days
+    day = date(2026, 11, 19)
+    seen = [
+        day_rows(simulator_with(late_days=2, today=day + timedelta(days=age)), day)
+        for age in (1, 2, 3)
+    ]
+    final = day_rows(simulator_with(today=day + timedelta(days=1)), day)
+
+    # THEN each re-fetch a day later is larger, and the third is the final answer
+    assert seen[2] == final
+    totals = [total_requests(rows) for rows in seen]
+    assert 0 < totals[0] < totals[1] < totals[2]
+    # AND a partial day answers at most its share (age / (late_days + 1)) of every final count
+    final_by_key = {dimension_key(wire.API_AGGREGATES, row): row for row in final}
+    for age, rows in ((1, seen[0]), (2, seen[1])):
+        assert total_requests(rows) <= total_requests(final) * age / 3
+        for row in rows:
+            full = final_by_key[dimension_key(wire.API_AGGREGATES, row)]
+            for metric in ("status200", "status300", "status400", "status429", "status500"):
+                assert row[metric] <= full[metric] * age / 3
+            assert 0 <= row["status429"] <= row["status400"]
+            assert row["requestCount"] == sum(row[key] for key in STATUS_KEYS) > 0
+    # AND rows appear as the day fills in: none disappears
+    keys = [{dimension_key(wire.API_AGGREGATES, row) for row in rows} for rows in seen]
+    assert keys[0] <= keys[1] <= keys[2]
+
+
+def test_measure_reports_the_rows_and_pages_of_a_backfill(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN the measuring tool run on three days of the default organization
+    from local.genesys_simulator import measure
+
+    measure.main(["--org", "default", "--days", "3", "--today", TODAY.isoformat()])
+    output = capsys.readouterr().out
+
+    # THEN it reports the backfill's rows and pages of 1000, as a job would page them
+    rows = len(
+        simulator_with().expected_result(
+            wire.API_AGGREGATES,
+            {
+                "interval": aggregates_interval(date(2026, 11, 19), date(2026, 11, 21)),
+                "granularity": "Day",
+                "groupBy": DEFAULT_GROUPING,
+            },
+        )
+    )
+    assert f": {rows} rows;" in output
+    assert f"{-(-rows // 1000)} pages of 1000" in output
+    assert f"rendered every page ({rows} rows)" in output
+    assert "peak memory" in output
