@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from local.athena_local import format_table, run_query
+from local.genesys_simulator import SettingError, options_help, parse_settings
 from local.genesys_simulator.faults import FAULT_KINDS
 from local.pipeline import DEFAULT_TEMPLATE, ExecutionReport, LocalPipeline
 
@@ -50,7 +51,11 @@ def _parse_env(items: Sequence[str]) -> dict[str, str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m local.run", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m local.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--input",
         action="append",
@@ -65,6 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KIND[:k=v,...]",
         help="switch a simulator fault on before the executions: " + ", ".join(FAULT_KINDS),
+    )
+    parser.add_argument(
+        "--sim",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a simulator setting, repeatable (e.g. week-start=sunday, legacy-end=inclusive, "
+        "org=large); one of:\n" + options_help(),
     )
     parser.add_argument("--keep", type=Path, help="copy the whole source bucket to this folder")
     parser.add_argument("--quiet", action="store_true", help="print only the outcome lines")
@@ -155,7 +168,12 @@ def _answer_top_429(console: Console, pipeline: LocalPipeline, data_dir: Path) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        simulator_settings = parse_settings(args.sim)
+    except SettingError as error:
+        parser.error(f"--sim {error}")
     inputs: list[str] = args.input or ["{}"]
     console = Console(sys.stdout, quiet=args.quiet)
     work_dir = Path(tempfile.mkdtemp(prefix="genesys-usage-local-"))
@@ -184,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 polls_until_done=args.polls_until_done,
                 env_overrides=_parse_env(args.env),
                 lambda_timeout_seconds=args.lambda_timeout,
+                simulator_options=simulator_settings,
             ) as pipeline:
                 resources = pipeline.resources
                 assert resources is not None

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from local.genesys_simulator.faults import FAULT_KINDS
+from local.genesys_simulator.options import OPTIONS
 from local.run import build_parser
 from stacks import config
 from usage_pipeline import constants as c
@@ -51,6 +52,12 @@ def test_the_readme_lists_every_simulator_fault_kind_and_no_other() -> None:
     row = _table_row(README, "`--fault KIND")
     listed = set(re.findall(r"`([a-z]+(?:-[a-z]+)*)`", row.split("|")[2]))
     assert listed == set(FAULT_KINDS)
+
+
+def test_the_readme_lists_every_simulator_setting() -> None:
+    row = _table_row(README, "`--sim KEY=VALUE")
+    listed = set(re.findall(r"`([a-z-]+)=", row))
+    assert listed == {option.key for option in OPTIONS}
 
 
 def test_local_run_help_names_every_fault_kind(monkeypatch: pytest.MonkeyPatch) -> None:
