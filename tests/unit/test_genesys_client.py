@@ -553,7 +553,9 @@ def test_aggregates_submit_sends_an_inclusive_interval(fake: FakeGenesys, clock:
     }
 
 
-def test_legacy_submit_sends_an_end_exclusive_interval(fake: FakeGenesys, clock: FakeClock) -> None:
+def test_legacy_submit_sends_an_interval_whatever_its_ends_mean(
+    fake: FakeGenesys, clock: FakeClock
+) -> None:
     # GIVEN
     fake.add(
         "POST",
@@ -567,8 +569,9 @@ def test_legacy_submit_sends_an_end_exclusive_interval(fake: FakeGenesys, clock:
     # THEN
     assert job_id == JOB_ID
     [call] = fake.calls("POST", LEGACY_QUERY_PATH)
+    # THEN the end is the last second of the last day: inclusive or exclusive, the same days
     assert call.json() == {
-        "interval": "2026-11-20T00:00:00Z/2026-11-22T00:00:00Z",
+        "interval": "2026-11-20T00:00:00Z/2026-11-21T23:59:59Z",
         "granularity": "Day",
         "groupBy": ["HttpMethod", "OAuthClientId", "TemplateUri"],
         "metrics": ["Requests", "Status200", "Status429"],

@@ -53,11 +53,12 @@ def build_query_body(query: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def api_interval(api: str, start: date, end_exclusive: date) -> str:
-    if api == c.API_AGGREGATES:
-        # The aggregates API reads both ends as inclusive: stop at the last second of the last day.
-        last_day = end_exclusive - timedelta(days=1)
-        return f"{start.isoformat()}T00:00:00Z/{last_day.isoformat()}T23:59:59Z"
-    return f"{start.isoformat()}T00:00:00Z/{end_exclusive.isoformat()}T00:00:00Z"
+    """The window's days as an interval that means the same whether its end is read inclusive
+    (documented for aggregates) or exclusive (undocumented for legacy): it stops at the last
+    second of the last day, so no reading takes in the day after."""
+    known_api(api)
+    last_day = end_exclusive - timedelta(days=1)
+    return f"{start.isoformat()}T00:00:00Z/{last_day.isoformat()}T23:59:59Z"
 
 
 def api_dimension(api: str, name: str) -> str:
