@@ -3,12 +3,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# The stack imports the Lambdas' shared constants (usage_pipeline.constants) from lambdas/.
-sys.path.insert(0, str(Path(__file__).resolve().parent / "lambdas"))
-
 from stacks.application import create_app
 
 

@@ -13,11 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from bench import lambdas_on_path
-
-lambdas_on_path()
-
-from usage_pipeline.transform import (  # noqa: E402
+from usage_pipeline.transform import (
     PartitionFiles,
     read_pages_from_directory,
     transform_pages,

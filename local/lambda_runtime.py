@@ -25,13 +25,10 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from local.template_resources import ACCOUNT_ID, REGION, LambdaSpec
-
-LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 
 InvocationListener = Callable[[str, str, float], None]
 
@@ -42,11 +39,6 @@ PER_CONTAINER_CACHES = (
     ("usage_pipeline.genesys.auth", "clear_token_cache"),
     ("usage_pipeline.secrets", "clear_credentials_cache"),
 )
-
-
-def _ensure_lambdas_importable() -> None:
-    if str(LAMBDAS_DIR) not in sys.path:
-        sys.path.insert(0, str(LAMBDAS_DIR))
 
 
 def _load_handler(handler: str) -> Callable[[Any, Any], Any]:
@@ -164,7 +156,6 @@ class InProcessLambdas:
         from moto.awslambda.models import LambdaBackend
         from moto.awslambda_simple.models import LambdaSimpleBackend
 
-        _ensure_lambdas_importable()
         saved_environ = dict(os.environ)
         os.environ.update(self._environment)
         self._clear_config_cache()
@@ -198,7 +189,6 @@ class InProcessLambdas:
     @staticmethod
     def _clear_config_cache() -> None:
         """Forget what a warm container keeps: config, clients bound to an old endpoint, tokens."""
-        _ensure_lambdas_importable()
         from usage_pipeline import config
 
         config.clear_cache()

@@ -6,11 +6,3 @@ history and what changed against the period before.
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# The interval forms and the table's constants come from the pipeline's own package (lambdas/).
-_LAMBDAS = str(Path(__file__).resolve().parents[2] / "lambdas")
-if _LAMBDAS not in sys.path:
-    sys.path.insert(0, _LAMBDAS)
