@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from usage_pipeline import layout
+from usage_pipeline.constants import DEFAULT_GROUPING
 from usage_pipeline.errors import RowCountMismatch
 from usage_pipeline.land import land_run
 from usage_pipeline.state import RunState, to_json
@@ -21,7 +22,7 @@ from usage_pipeline.transform import transform_run
 
 BUCKET = "source-bucket"
 CRAWLER = "usage-crawler"
-GROUPING = "httpmethod_oauthclientid_templateuri"
+GROUPING = DEFAULT_GROUPING
 LANDED_AT = "2026-11-22T01:41:07Z"
 NOW = datetime(2026, 11, 22, 1, 41, 30, tzinfo=UTC)
 EXECUTION = {

@@ -7,9 +7,10 @@ from datetime import date
 import pytest
 
 from usage_pipeline import layout
+from usage_pipeline.constants import DEFAULT_GROUPING
 
 RUN_ID = "20261122T014000Z-3fa2b1c0"
-GROUPING = "httpmethod_oauthclientid_templateuri"
+GROUPING = DEFAULT_GROUPING
 
 
 def test_raw_page_keys() -> None:
