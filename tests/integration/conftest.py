@@ -1,12 +1,23 @@
 """Integration tests: the synthesized state machine, executed locally against the simulator.
 
-Every test gets a fresh `LocalPipeline` (simulator, moto server, provisioned resources). Polling
-waits are shortened through the same environment variables the template sets, so a run takes a
-couple of seconds while the definition stays exactly as synthesized.
+One `LocalPipeline` (simulator, moto server, provisioned resources) serves all of them: the
+`pipeline` fixture resets it before each test and fails the test's setup if anything of an earlier
+test is left (`LocalPipeline.leftovers`); after the test it puts back the process environment the
+test found, so tests without the pipeline see none of it. A test that needs a pipeline of its own
+(another seed, other client credentials, another template) asks `make_pipeline` for one; moto's
+backends are process-wide, so the shared pipeline is closed meanwhile and started again when next
+asked for. The shared one lives as long as this package's tests run (`make test` runs the unit
+tests, which use moto in-process, in the same session after these).
+
+Waits are shortened, never removed, while the definition stays exactly as synthesized: the polling
+waits through the environment variables the template sets, and a simulated job is done at its
+first status poll unless a test configures more polls (the Wait loop is covered where that
+matters). A run takes about two seconds.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,6 +27,12 @@ import pytest
 from local.pipeline import DEFAULT_TEMPLATE, LocalPipeline
 
 FAST_POLLING = {"POLL_INITIAL_WAIT_SECONDS": "1", "POLL_MAX_WAIT_SECONDS": "2"}
+POLLS_UNTIL_DONE = 0
+# The same for `python -m local.run` in a subprocess.
+FAST_RUN_OPTIONS = (
+    *(f"--env={key}={value}" for key, value in FAST_POLLING.items()),
+    f"--polls-until-done={POLLS_UNTIL_DONE}",
+)
 
 
 def utc_today() -> date:
@@ -31,25 +48,83 @@ def window(start_days_ago: int, end_days_ago: int) -> str:
     return f"{days_ago(start_days_ago).isoformat()}/{days_ago(end_days_ago).isoformat()}"
 
 
-@pytest.fixture
-def make_pipeline() -> Iterator[Any]:
+def start_pipeline(**options: Any) -> LocalPipeline:
+    """A running pipeline with the tests' defaults (fast polling, jobs done at the first poll)."""
     if not DEFAULT_TEMPLATE.is_file():
         pytest.fail(f"{DEFAULT_TEMPLATE} is missing: `make synth` must run before these tests")
-    opened: list[LocalPipeline] = []
+    env = {**FAST_POLLING, **options.pop("env_overrides", {})}
+    options.setdefault("polls_until_done", POLLS_UNTIL_DONE)
+    return LocalPipeline(env_overrides=env, **options).__enter__()
 
-    def factory(**kwargs: Any) -> LocalPipeline:
-        env = {**FAST_POLLING, **kwargs.pop("env_overrides", {})}
-        kwargs.setdefault("polls_until_done", 1)
-        pipeline = LocalPipeline(env_overrides=env, **kwargs).__enter__()
-        opened.append(pipeline)
+
+class SessionPipelines:
+    """The session's shared pipeline, and the fresh ones tests that cannot share it ask for."""
+
+    def __init__(self) -> None:
+        self._shared: LocalPipeline | None = None
+        self._own: list[LocalPipeline] = []
+        # Closing a pipeline puts back the whole environment it started in, an earlier test's.
+        self._environment_before = dict(os.environ)
+
+    def shared(self) -> LocalPipeline:
+        """The shared pipeline, reset to the state it had right after starting."""
+        self.close_own()
+        if self._shared is None:
+            self._shared = start_pipeline()
+        else:
+            self._shared.reset()
+        leftovers = self._shared.leftovers()
+        if leftovers:
+            pytest.fail(f"an earlier test left state the reset did not remove: {leftovers}")
+        return self._shared
+
+    def own(self, **options: Any) -> LocalPipeline:
+        """A fresh pipeline for this test alone; closed when the test ends."""
+        if self._shared is not None:  # one pipeline at a time: moto's backends are process-wide
+            self._shared.close()
+            self._shared = None
+        if self._own:
+            raise RuntimeError("one pipeline of its own per test: moto's backends are shared")
+        pipeline = start_pipeline(**options)
+        self._own.append(pipeline)
         return pipeline
 
-    yield factory
-    for pipeline in opened:
-        pipeline.close()
+    def close_own(self) -> None:
+        while self._own:
+            self._own.pop().close()
+
+    def close(self) -> None:
+        self.close_own()
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+        os.environ.clear()
+        os.environ.update(self._environment_before)
+
+
+@pytest.fixture(scope="package")
+def session_pipelines() -> Iterator[SessionPipelines]:
+    pipelines = SessionPipelines()
+    yield pipelines
+    pipelines.close()
 
 
 @pytest.fixture
-def pipeline(make_pipeline: Any) -> LocalPipeline:
-    created: LocalPipeline = make_pipeline()
-    return created
+def pipeline(session_pipelines: SessionPipelines) -> Iterator[LocalPipeline]:
+    """The shared pipeline, clean: nothing an earlier test did is visible."""
+    outside = dict(os.environ)
+    shared = session_pipelines.shared()
+    yield shared
+    # The variables the pipeline sets go back to what the test found: later tests may not use it.
+    for key in shared.environment_keys():
+        if key in outside:
+            os.environ[key] = outside[key]
+        else:
+            os.environ.pop(key, None)
+
+
+@pytest.fixture
+def make_pipeline(session_pipelines: SessionPipelines) -> Iterator[Any]:
+    """A factory of a pipeline of the test's own, for options a reset cannot give the shared one."""
+    yield session_pipelines.own
+    session_pipelines.close_own()

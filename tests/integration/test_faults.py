@@ -124,9 +124,9 @@ def test_a_job_that_ends_badly_fails_with_its_named_error(
     assert _landed_nothing(pipeline)
 
 
-def test_a_stuck_job_fails_with_a_timeout_error_within_the_bound(make_pipeline: Any) -> None:
+def test_a_stuck_job_fails_with_a_timeout_error_within_the_bound(pipeline: LocalPipeline) -> None:
     # GIVEN a job that never finishes and a job timeout of 4 seconds
-    pipeline: LocalPipeline = make_pipeline(env_overrides={"JOB_TIMEOUT_SECONDS": "4"})
+    pipeline.override_environment(JOB_TIMEOUT_SECONDS="4")
     pipeline.simulator.set_fault("job-stuck")
 
     # WHEN the pipeline runs

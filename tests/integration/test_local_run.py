@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from local.pipeline import ROOT
-from tests.integration.conftest import window
+from tests.integration.conftest import FAST_RUN_OPTIONS, window
 
 pytestmark = pytest.mark.integration
 
 
 def _run(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "local.run", *arguments],
+        [sys.executable, "-m", "local.run", *FAST_RUN_OPTIONS, *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,

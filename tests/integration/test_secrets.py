@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from local.pipeline import DEFAULT_TEMPLATE, ROOT
+from tests.integration.conftest import FAST_RUN_OPTIONS
 
 pytestmark = pytest.mark.integration
 
@@ -41,6 +42,7 @@ def test_the_client_secret_appears_nowhere(tmp_path: Path) -> None:
             sys.executable,
             "-m",
             "local.run",
+            *FAST_RUN_OPTIONS,
             "--client-id",
             CLIENT_ID,
             "--client-secret",
@@ -93,6 +95,7 @@ def test_a_rejected_secret_is_not_echoed_in_the_failure(tmp_path: Path) -> None:
             sys.executable,
             "-m",
             "local.run",
+            *FAST_RUN_OPTIONS,
             "--client-secret",
             CLIENT_SECRET,
             "--fault",
