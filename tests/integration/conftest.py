@@ -13,23 +13,33 @@ Waits are shortened, never removed, while the definition stays exactly as synthe
 waits through the environment variables the template sets, and a simulated job is done at its
 first status poll unless a test configures more polls (the Wait loop is covered where that
 matters). A run takes about two seconds.
+
+Tests of `python -m local.run` itself are marked `local_run(*arguments)`: their runs start in a
+background thread before the first test of this package, one after another, and each test waits
+for its own. A run spends ~5 s starting (imports, its own moto server, provisioning) and then
+mostly waits, so beside the in-process tests it costs the suite almost nothing.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from local.pipeline import DEFAULT_TEMPLATE, LocalPipeline
+from local.pipeline import DEFAULT_TEMPLATE, ROOT, LocalPipeline
 
 FAST_POLLING = {"POLL_INITIAL_WAIT_SECONDS": "1", "POLL_MAX_WAIT_SECONDS": "2"}
 POLLS_UNTIL_DONE = 0
 # The same for `python -m local.run` in a subprocess.
-FAST_RUN_OPTIONS = (
+FAST_RUN_OPTIONS: tuple[str, ...] = (
     *(f"--env={key}={value}" for key, value in FAST_POLLING.items()),
     f"--polls-until-done={POLLS_UNTIL_DONE}",
 )
@@ -128,3 +138,70 @@ def make_pipeline(session_pipelines: SessionPipelines) -> Iterator[Any]:
     """A factory of a pipeline of the test's own, for options a reset cannot give the shared one."""
     yield session_pipelines.own
     session_pipelines.close_own()
+
+
+@dataclass
+class LocalRun:
+    """One test's `python -m local.run`: the folder its paths point into, and how it ended."""
+
+    arguments: list[str]
+    folder: Path
+    finished: threading.Event = field(default_factory=threading.Event)
+    completed: subprocess.CompletedProcess[bytes] | None = None
+    failure: BaseException | None = None
+
+    def outcome(self, timeout_seconds: float = 600.0) -> subprocess.CompletedProcess[bytes]:
+        if not self.finished.wait(timeout_seconds):
+            pytest.fail(f"local.run {self.arguments} still runs after {timeout_seconds} s")
+        if self.failure is not None:
+            raise self.failure
+        assert self.completed is not None
+        return self.completed
+
+
+class LocalRuns:
+    """The runs of the selected tests marked `local_run`, one after another in a thread."""
+
+    def __init__(self, items: list[pytest.Item], make_folder: Callable[[str], Path]) -> None:
+        self.by_test: dict[str, LocalRun] = {}
+        for item in items:
+            marker = item.get_closest_marker("local_run")
+            if marker is not None:
+                folder = make_folder(item.name[:40])
+                arguments = [str(a).replace("{folder}", str(folder)) for a in marker.args]
+                self.by_test[item.nodeid] = LocalRun(arguments, folder)
+        # The environment as the package found it: tests change os.environ while runs start.
+        self._environment = dict(os.environ)
+        threading.Thread(target=self._run_all, name="local-runs", daemon=True).start()
+
+    def _run_all(self) -> None:
+        for run in self.by_test.values():
+            try:
+                run.completed = subprocess.run(
+                    [sys.executable, "-m", "local.run", *FAST_RUN_OPTIONS, *run.arguments],
+                    cwd=ROOT,
+                    env=self._environment,
+                    capture_output=True,
+                    timeout=300,
+                    check=False,
+                )
+            except BaseException as error:  # handed to the test, which fails with it
+                run.failure = error
+            finally:
+                run.finished.set()
+
+
+@pytest.fixture(scope="package", autouse=True)
+def local_runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> LocalRuns:
+    return LocalRuns(request.session.items, tmp_path_factory.mktemp)
+
+
+@pytest.fixture
+def local_run(request: pytest.FixtureRequest, local_runs: LocalRuns) -> LocalRun:
+    """This test's run (the test must be marked `local_run`); `outcome()` waits for its end."""
+    run = local_runs.by_test.get(request.node.nodeid)
+    if run is None:
+        pytest.fail("a test that uses local_run must be marked @pytest.mark.local_run(...)")
+    return run
