@@ -403,19 +403,23 @@ class LocalPipeline:
         states: list[str] = []
         while True:
             description = sfn.describe_execution(executionArn=execution_arn)
-            events = self._history(execution_arn)
-            for event in events[seen_events:]:
-                details = event.get("stateEnteredEventDetails")
-                if event["type"].endswith("StateEntered") and details:
-                    states.append(details["name"])
-                    if on_state is not None:
-                        on_state(details["name"], event["type"])
-            seen_events = len(events)
-            if description["status"] in TERMINAL_STATUSES:
+            finished = description["status"] in TERMINAL_STATUSES
+            # The history only when someone follows the states, or once at the end: reading it
+            # every poll costs CPU that the execution's own handlers (in this process) need.
+            if on_state is not None or finished:
+                events = self._history(execution_arn)
+                for event in events[seen_events:]:
+                    details = event.get("stateEnteredEventDetails")
+                    if event["type"].endswith("StateEntered") and details:
+                        states.append(details["name"])
+                        if on_state is not None:
+                            on_state(details["name"], event["type"])
+                seen_events = len(events)
+            if finished:
                 break
             if time.monotonic() - started > timeout_seconds:
                 raise TimeoutError(f"{execution_arn} still {description['status']}")
-            time.sleep(0.05)
+            time.sleep(0.05 if on_state is not None else 0.02)
         output = json.loads(description["output"]) if description.get("output") else None
         report = ExecutionReport(
             name=description["name"],
