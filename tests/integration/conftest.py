@@ -14,31 +14,25 @@ waits through the environment variables the template sets, and a simulated job i
 first status poll unless a test configures more polls (the Wait loop is covered where that
 matters). A run takes about two seconds.
 
-Tests of `python -m local.run` itself are marked `local_run(*arguments)`: their runs start in a
-background thread before the first test of this package, one after another, and each test waits
-for its own. A run spends ~5 s starting (imports, its own moto server, provisioning) and then
-mostly waits, so beside the in-process tests it costs the suite almost nothing.
+Tests of `python -m local.run` itself are marked `local_run(*arguments)` and take the `local_run`
+fixture: their runs start in the background before the first test of this package (local_runs.py)
+and each test waits for its own, so their start-up costs the suite almost nothing.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from subprocess import PIPE, CompletedProcess, Popen, TimeoutExpired
 from typing import Any
 
 import pytest
 
-from local.pipeline import DEFAULT_TEMPLATE, ROOT, LocalPipeline
+from local.pipeline import DEFAULT_TEMPLATE, LocalPipeline
+from tests.integration.local_runs import LocalRun, LocalRuns
 
 FAST_POLLING = {"POLL_INITIAL_WAIT_SECONDS": "1", "POLL_MAX_WAIT_SECONDS": "1"}
 POLLS_UNTIL_DONE = 0
-BACKGROUND_NICENESS = 10
 # The same for `python -m local.run` in a subprocess.
 FAST_RUN_OPTIONS: tuple[str, ...] = (
     *(f"--env={key}={value}" for key, value in FAST_POLLING.items()),
@@ -68,8 +62,8 @@ def start_pipeline(**options: Any) -> LocalPipeline:
     return LocalPipeline(env_overrides=env, **options).__enter__()
 
 
-class SessionPipelines:
-    """The session's shared pipeline, and the fresh ones tests that cannot share it ask for."""
+class Pipelines:
+    """The shared pipeline, and the fresh ones that tests which cannot share it ask for."""
 
     def __init__(self) -> None:
         self._shared: LocalPipeline | None = None
@@ -114,17 +108,17 @@ class SessionPipelines:
 
 
 @pytest.fixture(scope="package")
-def session_pipelines() -> Iterator[SessionPipelines]:
-    pipelines = SessionPipelines()
-    yield pipelines
-    pipelines.close()
+def pipelines() -> Iterator[Pipelines]:
+    started = Pipelines()
+    yield started
+    started.close()
 
 
 @pytest.fixture
-def pipeline(session_pipelines: SessionPipelines) -> Iterator[LocalPipeline]:
+def pipeline(pipelines: Pipelines) -> Iterator[LocalPipeline]:
     """The shared pipeline, clean: nothing an earlier test did is visible."""
     outside = dict(os.environ)
-    shared = session_pipelines.shared()
+    shared = pipelines.shared()
     yield shared
     # The variables the pipeline sets go back to what the test found: later tests may not use it.
     for key in shared.environment_keys():
@@ -135,86 +129,17 @@ def pipeline(session_pipelines: SessionPipelines) -> Iterator[LocalPipeline]:
 
 
 @pytest.fixture
-def make_pipeline(session_pipelines: SessionPipelines) -> Iterator[Any]:
+def make_pipeline(pipelines: Pipelines) -> Iterator[Any]:
     """A factory of a pipeline of the test's own, for options a reset cannot give the shared one."""
-    yield session_pipelines.own
-    session_pipelines.close_own()
-
-
-@dataclass
-class LocalRun:
-    """One test's `python -m local.run`: the folder its paths point into, and how it ended."""
-
-    arguments: list[str]
-    folder: Path
-    finished: threading.Event = field(default_factory=threading.Event)
-    completed: CompletedProcess[bytes] | None = None
-    failure: BaseException | None = None
-
-    def outcome(self, timeout_seconds: float = 600.0) -> CompletedProcess[bytes]:
-        if not self.finished.wait(timeout_seconds):
-            pytest.fail(f"local.run {self.arguments} still runs after {timeout_seconds} s")
-        if self.failure is not None:
-            raise self.failure
-        assert self.completed is not None
-        return self.completed
-
-
-class LocalRuns:
-    """The runs of the selected tests marked `local_run`, one after another in a thread."""
-
-    def __init__(self, items: list[pytest.Item], make_folder: Callable[[str], Path]) -> None:
-        self.by_test: dict[str, LocalRun] = {}
-        for item in items:
-            marker = item.get_closest_marker("local_run")
-            if marker is not None:
-                folder = make_folder(item.name[:40])
-                arguments = [str(a).replace("{folder}", str(folder)) for a in marker.args]
-                self.by_test[item.nodeid] = LocalRun(arguments, folder)
-        # The environment as the package found it: tests change os.environ while runs start.
-        self._environment = dict(os.environ)
-        self._running: Popen[bytes] | None = None
-        self._stopped = False
-        threading.Thread(target=self._run_all, name="local-runs", daemon=True).start()
-
-    def stop(self) -> None:
-        """End the run in progress and start no other (the tests that wanted them are over)."""
-        self._stopped = True
-        if self._running is not None:
-            self._running.kill()
-
-    def _run_all(self) -> None:
-        for run in self.by_test.values():
-            try:
-                if self._stopped:
-                    raise RuntimeError("the integration tests ended before this run started")
-                run.completed = self._run(run.arguments)
-            except BaseException as error:  # handed to the test, which fails with it
-                run.failure = error
-            finally:
-                run.finished.set()
-
-    def _run(self, arguments: list[str]) -> CompletedProcess[bytes]:
-        command = [sys.executable, "-m", "local.run", *FAST_RUN_OPTIONS, *arguments]
-        with Popen(command, cwd=ROOT, env=self._environment, stdout=PIPE, stderr=PIPE) as process:
-            self._running = process
-            # Tests in this process wait for nobody: they get the CPU first.
-            os.setpriority(os.PRIO_PROCESS, process.pid, BACKGROUND_NICENESS)
-            try:
-                stdout, stderr = process.communicate(timeout=300)
-            except TimeoutExpired:
-                process.kill()
-                raise
-            finally:
-                self._running = None
-        return CompletedProcess(command, process.returncode, stdout, stderr)
+    yield pipelines.own
+    pipelines.close_own()
 
 
 @pytest.fixture(scope="package", autouse=True)
 def local_runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalRuns]:
-    runs = LocalRuns(request.session.items, tmp_path_factory.mktemp)
+    runs = LocalRuns(request.session.items, tmp_path_factory.mktemp, FAST_RUN_OPTIONS)
     yield runs
     runs.stop()
 

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.integration.conftest import LocalRun, window
+from tests.integration.conftest import window
+from tests.integration.local_runs import LocalRun
 
 pytestmark = pytest.mark.integration
 

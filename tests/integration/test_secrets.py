@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from local.pipeline import DEFAULT_TEMPLATE
-from tests.integration.conftest import LocalRun
+from tests.integration.local_runs import LocalRun
 
 pytestmark = pytest.mark.integration
 
