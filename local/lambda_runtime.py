@@ -150,6 +150,8 @@ class InProcessLambdas:
         self._timeout_override = timeout_seconds
         self._lock = threading.Lock()
         self.invocations: list[tuple[str, str]] = []
+        self._running = 0  # handlers running now (an aborted execution's may still be)
+        self._idle = threading.Condition(self._lock)
 
     @contextmanager
     def installed(self) -> Iterator[InProcessLambdas]:
@@ -158,7 +160,7 @@ class InProcessLambdas:
 
         saved_environ = dict(os.environ)
         os.environ.update(self._environment)
-        self._clear_config_cache()
+        self.clear_container_caches()
         originals = {cls: cls.invoke for cls in (LambdaBackend, LambdaSimpleBackend)}
         runtime = self
 
@@ -184,10 +186,10 @@ class InProcessLambdas:
                 cls.invoke = original  # type: ignore[method-assign]
             os.environ.clear()
             os.environ.update(saved_environ)
-            self._clear_config_cache()
+            self.clear_container_caches()
 
     @staticmethod
-    def _clear_config_cache() -> None:
+    def clear_container_caches() -> None:
         """Forget what a warm container keeps: config, clients bound to an old endpoint, tokens."""
         from usage_pipeline import config
 
@@ -203,7 +205,23 @@ class InProcessLambdas:
             return float(spec.timeout)
         return min(float(spec.timeout), self._timeout_override)
 
+    def wait_until_idle(self, timeout_seconds: float) -> None:
+        """Return once no handler runs; a stopped execution does not stop its running handler."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._running == 0, timeout_seconds):
+                raise TimeoutError(f"a handler still runs after {timeout_seconds} s")
+
     def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
+        with self._lock:
+            self._running += 1
+        try:
+            return self._invoke(function_name, body, response_headers)
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._idle.notify_all()
+
+    def _invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
         spec = self._find(function_name)
         event = json.loads(body) if body else {}
         started = time.monotonic()

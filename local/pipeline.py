@@ -4,6 +4,9 @@
 Cloud simulator and a moto server on loopback, provisions from the synthesized template what an
 execution touches, routes Lambda invocations to the handlers in-process, and executes the state
 machine definition exactly as `cdk synth` wrote it with moto's ASL interpreter.
+
+One pipeline can serve many tests: `reset` returns it to the state it had right after starting,
+and `leftovers` lists whatever still differs from that state.
 """
 
 from __future__ import annotations
@@ -22,12 +25,28 @@ from typing import Any
 import boto3
 import requests
 
-from local.lambda_runtime import InProcessLambdas
-from local.template_resources import REGION, ProvisionedPipeline, load_template, provision
+from local.lambda_runtime import InProcessLambdas, merged_environment
+from local.template_resources import (
+    ACCOUNT_ID,
+    REGION,
+    ProvisionedPipeline,
+    load_template,
+    provision,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "cdk.out" / "GenesysApiUsage.template.json"
 TERMINAL_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+# The process environment the moto server's clients need (set on start, restored on close).
+MOTO_ENVIRONMENT = (
+    "AWS_ENDPOINT_URL",
+    "MOTO_PORT",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+)
 
 StateListener = Callable[[str, str], None]
 
@@ -82,6 +101,13 @@ class LocalPipeline:
         self.resources: ProvisionedPipeline | None = None
         self.lambdas: InProcessLambdas | None = None
         self.aws_endpoint = ""
+        self._clients: dict[str, Any] = {}
+        # The state right after start, which `reset` returns to: the simulator's settings, the
+        # secret's value and the process environment that the Lambdas and moto's clients read
+        # (None: the variable was not set).
+        self._started_settings: dict[str, Any] = {}
+        self._started_secret = ""
+        self._started_environment: dict[str, str | None] = {}
 
     # --- lifecycle --------------------------------------------------------------------------
     def __enter__(self) -> LocalPipeline:
@@ -143,6 +169,12 @@ class LocalPipeline:
             installed.__exit__(None, None, None)
 
         self._stack.append(uninstall)
+        self._started_settings = self.simulator.configure()
+        self._started_secret = self._secret_value()
+        lambda_environment = {**merged_environment(self.resources.lambdas), **overrides}
+        self._started_environment = {
+            key: os.environ.get(key) for key in (*MOTO_ENVIRONMENT, *lambda_environment)
+        }
 
     def _start_moto(self) -> None:
         from moto.core.config import default_user_config
@@ -154,17 +186,7 @@ class LocalPipeline:
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
         default_user_config.setdefault("lambda", {})["use_docker"] = False
 
-        saved_environ = {
-            key: os.environ.get(key)
-            for key in (
-                "AWS_ENDPOINT_URL",
-                "MOTO_PORT",
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "AWS_DEFAULT_REGION",
-                "AWS_REGION",
-            )
-        }
+        saved_environ = {key: os.environ.get(key) for key in MOTO_ENVIRONMENT}
         # moto's server logs every request through werkzeug; the run reports its own progress.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -187,6 +209,7 @@ class LocalPipeline:
 
         def stop() -> None:
             server.stop()
+            self._clients.clear()
             for key, value in saved_environ.items():
                 if value is None:
                     os.environ.pop(key, None)
@@ -199,13 +222,160 @@ class LocalPipeline:
         self._stack.append(stop)
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.aws_endpoint,
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
+        """A boto3 client of the moto server, one per service: creating one costs ~50 ms of CPU."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service,
+                endpoint_url=self.aws_endpoint,
+                region_name=REGION,
+                aws_access_key_id="local",
+                aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
+            )
+        return self._clients[service]
+
+    # --- one pipeline for many tests ---------------------------------------------------------
+    def override_environment(self, **values: str) -> None:
+        """Give the Lambdas these environment variables until `reset` (as a redeploy would)."""
+        for key, value in values.items():
+            self._started_environment.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+        InProcessLambdas.clear_container_caches()
+
+    def environment_keys(self) -> list[str]:
+        """The process environment variables this pipeline sets (restored by `reset`)."""
+        return list(self._started_environment)
+
+    def reset(self) -> None:
+        """Return to the state right after start, so whatever one test did, the next never sees.
+
+        Running executions are stopped first (they would go on writing), then forgotten (names
+        of past executions matter to a backfill); the buckets lose every object version; the
+        crawler is created anew; the secret and the process environment (the Lambdas' variables,
+        moto's endpoint) get their first values back; warm-container caches are forgotten; the
+        simulator loses its faults, settings, counts and issued tokens.
+        """
+        self._stop_running_executions()
+        self._forget_executions()
+        for bucket in self._buckets():
+            self._empty_bucket(bucket)
+        self._recreate_crawler()
+        if self._secret_value() != self._started_secret:
+            self.client("secretsmanager").put_secret_value(
+                SecretId=self._resources().secret_id, SecretString=self._started_secret
+            )
+        for key, value in self._started_environment.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        InProcessLambdas.clear_container_caches()
+        assert self.lambdas is not None
+        self.lambdas.invocations.clear()
+        self.simulator.clear_faults()
+        self.simulator.configure(**self._started_settings)
+        self.simulator.expire_tokens()  # a token cached anywhere is refused: each test logs in
+        self.simulator.reset_stats()
+
+    def leftovers(self) -> list[str]:
+        """What differs from the state right after start; empty when a test starts clean."""
+        found: list[str] = []
+        for bucket in self._buckets():
+            versions = self._object_versions(bucket)
+            if versions:
+                found.append(f"{len(versions)} object versions in bucket {bucket}")
+        executions = self.client("stepfunctions").list_executions(
+            stateMachineArn=self._resources().state_machine_arn
+        )["executions"]
+        if executions:
+            found.append(f"{len(executions)} executions of the state machine")
+        crawler = self._resources().crawler
+        if crawler and "LastCrawl" in self.client("glue").get_crawler(Name=crawler)["Crawler"]:
+            found.append(f"crawler {crawler} has crawled")
+        if self._secret_value() != self._started_secret:
+            found.append("the secret holds another value")
+        found.extend(
+            f"environment variable {key} is {os.environ.get(key)!r}, not {value!r}"
+            for key, value in self._started_environment.items()
+            if os.environ.get(key) != value
         )
+        if self.simulator.faults():
+            found.append(f"simulator faults {self.simulator.faults()}")
+        if self.simulator.configure() != self._started_settings:
+            found.append(f"simulator settings {self.simulator.configure()}")
+        if self.simulator.stats()["totalRequests"]:
+            found.append(f"simulator counted {self.simulator.stats()['totalRequests']} requests")
+        return found
+
+    def _resources(self) -> ProvisionedPipeline:
+        if self.resources is None:
+            raise RuntimeError("the pipeline is not running; use it in a with block")
+        return self.resources
+
+    def _buckets(self) -> list[str]:
+        resources = self._resources()
+        return [b for b in (resources.source_bucket, resources.results_bucket) if b is not None]
+
+    def _secret_value(self) -> str:
+        response = self.client("secretsmanager").get_secret_value(
+            SecretId=self._resources().secret_id
+        )
+        value: str = response["SecretString"]
+        return value
+
+    def _stop_running_executions(self, timeout_seconds: float = 60.0) -> None:
+        sfn = self.client("stepfunctions")
+        machine = self._resources().state_machine_arn
+        running = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")
+        arns = [execution["executionArn"] for execution in running["executions"]]
+        for arn in arns:
+            sfn.stop_execution(executionArn=arn)
+        deadline = time.monotonic() + timeout_seconds
+        while any(sfn.describe_execution(executionArn=a)["status"] == "RUNNING" for a in arns):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"executions still running {timeout_seconds} s after a stop")
+            time.sleep(0.05)
+        assert self.lambdas is not None
+        self.lambdas.wait_until_idle(max(0.0, deadline - time.monotonic()))
+
+    def _forget_executions(self) -> None:
+        # Step Functions cannot delete an execution; recreating the machine would, but parsing its
+        # definition again costs 0.2 s. moto's backend lives in this process (the one its server
+        # answers from, which depends on execute_state_machine): empty the list.
+        from moto.stepfunctions.responses import get_backend
+
+        backend = get_backend(ACCOUNT_ID, REGION)
+        backend.describe_state_machine(self._resources().state_machine_arn).executions.clear()
+
+    def _recreate_crawler(self) -> None:
+        name = self._resources().crawler
+        if name is None:
+            return
+        glue = self.client("glue")
+        crawler = glue.get_crawler(Name=name)["Crawler"]
+        if "LastCrawl" not in crawler:
+            return
+        glue.delete_crawler(Name=name)
+        glue.create_crawler(
+            Name=name,
+            Role=crawler["Role"],
+            DatabaseName=crawler["DatabaseName"],
+            Targets=crawler["Targets"],
+        )
+
+    def _object_versions(self, bucket: str) -> list[dict[str, str]]:
+        versions: list[dict[str, str]] = []
+        for page in self.client("s3").get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                versions.append({"Key": item["Key"], "VersionId": item["VersionId"]})
+        return versions
+
+    def _empty_bucket(self, bucket: str) -> None:
+        versions = self._object_versions(bucket)
+        s3 = self.client("s3")
+        for start in range(0, len(versions), 1000):  # delete_objects takes 1000 keys at most
+            s3.delete_objects(
+                Bucket=bucket, Delete={"Objects": versions[start : start + 1000], "Quiet": True}
+            )
 
     # --- executions -------------------------------------------------------------------------
     def start(
@@ -239,19 +409,23 @@ class LocalPipeline:
         states: list[str] = []
         while True:
             description = sfn.describe_execution(executionArn=execution_arn)
-            events = self._history(execution_arn)
-            for event in events[seen_events:]:
-                details = event.get("stateEnteredEventDetails")
-                if event["type"].endswith("StateEntered") and details:
-                    states.append(details["name"])
-                    if on_state is not None:
-                        on_state(details["name"], event["type"])
-            seen_events = len(events)
-            if description["status"] in TERMINAL_STATUSES:
+            finished = description["status"] in TERMINAL_STATUSES
+            # The history only when someone follows the states, or once at the end: reading it
+            # every poll costs CPU that the execution's own handlers (in this process) need.
+            if on_state is not None or finished:
+                events = self._history(execution_arn)
+                for event in events[seen_events:]:
+                    details = event.get("stateEnteredEventDetails")
+                    if event["type"].endswith("StateEntered") and details:
+                        states.append(details["name"])
+                        if on_state is not None:
+                            on_state(details["name"], event["type"])
+                seen_events = len(events)
+            if finished:
                 break
             if time.monotonic() - started > timeout_seconds:
                 raise TimeoutError(f"{execution_arn} still {description['status']}")
-            time.sleep(0.05)
+            time.sleep(0.05 if on_state is not None else 0.02)
         output = json.loads(description["output"]) if description.get("output") else None
         report = ExecutionReport(
             name=description["name"],

@@ -61,8 +61,8 @@ def test_rate_limit_storm_succeeds_honouring_retry_after(pipeline: LocalPipeline
 
 
 def test_a_binding_rate_limit_is_waited_out_not_hammered(pipeline: LocalPipeline) -> None:
-    # GIVEN a token allowed 3 requests per 4-second window, and a run that needs more
-    pipeline.simulator.configure(rate_limit_per_minute=3, rate_limit_window_seconds=4)
+    # GIVEN a token allowed 3 requests per 2-second window, and a run that needs more
+    pipeline.simulator.configure(rate_limit_per_minute=3, rate_limit_window_seconds=2)
 
     # WHEN the pipeline runs a window of several pages
     report = pipeline.execute(WINDOW)
@@ -124,9 +124,9 @@ def test_a_job_that_ends_badly_fails_with_its_named_error(
     assert _landed_nothing(pipeline)
 
 
-def test_a_stuck_job_fails_with_a_timeout_error_within_the_bound(make_pipeline: Any) -> None:
-    # GIVEN a job that never finishes and a job timeout of 4 seconds
-    pipeline: LocalPipeline = make_pipeline(env_overrides={"JOB_TIMEOUT_SECONDS": "4"})
+def test_a_stuck_job_fails_with_a_timeout_error_within_the_bound(pipeline: LocalPipeline) -> None:
+    # GIVEN a job that never finishes and a job timeout of 2 seconds
+    pipeline.override_environment(JOB_TIMEOUT_SECONDS="2")
     pipeline.simulator.set_fault("job-stuck")
 
     # WHEN the pipeline runs
@@ -135,7 +135,7 @@ def test_a_stuck_job_fails_with_a_timeout_error_within_the_bound(make_pipeline: 
     # THEN it fails with GenesysJobTimedOut soon after the bound, and lands nothing
     assert report.status == "FAILED"
     assert report.error == "GenesysJobTimedOut"
-    assert report.seconds < 4 + 30  # the bound plus at most a few polls, even on a loaded machine
+    assert report.seconds < 2 + 30  # the bound plus at most a few polls, even on a loaded machine
     assert _landed_nothing(pipeline)
 
 

@@ -4,42 +4,30 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from local.pipeline import ROOT
 from tests.integration.conftest import window
+from tests.integration.local_runs import LocalRun
 
 pytestmark = pytest.mark.integration
 
 
-def _run(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "local.run", *arguments],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+FIRST, SECOND = json.dumps({"interval": window(3, 0)}), json.dumps({"interval": window(2, 0)})
 
 
-def test_a_run_prints_its_progress_outcome_and_the_top_429_clients(tmp_path: Path) -> None:
+@pytest.mark.local_run(
+    "--input", FIRST, "--input", SECOND, "--keep", "{folder}", "--log-file", "{folder}/lambda.log"
+)
+def test_a_run_prints_its_progress_outcome_and_the_top_429_clients(local_run: LocalRun) -> None:
     # GIVEN two executions, the second overlapping the first, and a folder to keep the bucket in
-    first, second = json.dumps({"interval": window(3, 0)}), json.dumps({"interval": window(2, 0)})
-
-    # WHEN the local run executes them
-    log_file = tmp_path / "lambda.log"
-    completed = _run(
-        "--input", first, "--input", second, "--keep", str(tmp_path), "--log-file", str(log_file)
-    )
+    # WHEN the local run executes them (the marker's arguments)
+    completed = local_run.outcome()
+    tmp_path, log_file = local_run.folder, local_run.folder / "lambda.log"
 
     # THEN it exits 0 and prints states, status, transitions, rows per partition and the table
-    out = completed.stdout
-    assert completed.returncode == 0, out + completed.stderr
+    out = completed.stdout.decode()
+    assert completed.returncode == 0, out + completed.stderr.decode()
     assert "  -> SubmitQuery" in out
     assert "  -> Land" in out
     assert len(re.findall(r"SUCCEEDED in [\d.]+ s; states visited: SubmitQuery > ", out)) == 2
@@ -71,13 +59,15 @@ def test_a_run_prints_its_progress_outcome_and_the_top_429_clients(tmp_path: Pat
         assert 0 < document["RateLimitedPercent"][0] < 100
 
 
-def test_a_failed_run_exits_non_zero_with_the_error_and_cause() -> None:
-    # WHEN the Genesys job fails
-    completed = _run("--quiet", "--fault", "job-cancelled")
+@pytest.mark.local_run("--quiet", "--fault", "job-cancelled")
+def test_a_failed_run_exits_non_zero_with_the_error_and_cause(local_run: LocalRun) -> None:
+    # WHEN the Genesys job fails (the marker's arguments)
+    completed = local_run.outcome()
 
     # THEN the exit status says so, with the Fail state's error and cause
+    out = completed.stdout.decode()
     assert completed.returncode == 1
-    assert "FAILED in" in completed.stdout
-    assert "error: GenesysJobCancelled" in completed.stdout
-    assert "cause: " in completed.stdout
-    assert "Top 10" not in completed.stdout
+    assert "FAILED in" in out
+    assert "error: GenesysJobCancelled" in out
+    assert "cause: " in out
+    assert "Top 10" not in out

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from local.pipeline import DEFAULT_TEMPLATE, ROOT
+from local.pipeline import DEFAULT_TEMPLATE
+from tests.integration.local_runs import LocalRun
 
 pytestmark = pytest.mark.integration
 
@@ -33,34 +32,18 @@ def _files_under(folder: Path) -> list[Path]:
     return sorted(path for path in folder.rglob("*") if path.is_file())
 
 
-def test_the_client_secret_appears_nowhere(tmp_path: Path) -> None:
+LOGS = ("--log-file", "{folder}/lambda.log", "--history", "{folder}/history.json")
+
+
+@pytest.mark.local_run(
+    *("--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, *LOGS),
+    *("--input", json.dumps({"api": "legacy"}), "--input", "{}", "--keep", "{folder}/bucket"),
+)
+def test_the_client_secret_appears_nowhere(local_run: LocalRun) -> None:
     # GIVEN a run with a distinctive client secret, keeping the bucket, logs and histories
-    keep, logs, history = tmp_path / "bucket", tmp_path / "lambda.log", tmp_path / "history.json"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "local.run",
-            "--client-id",
-            CLIENT_ID,
-            "--client-secret",
-            CLIENT_SECRET,
-            "--input",
-            json.dumps({"api": "legacy"}),
-            "--input",
-            "{}",
-            "--keep",
-            str(keep),
-            "--log-file",
-            str(logs),
-            "--history",
-            str(history),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
+    completed = local_run.outcome()
+    keep, logs = local_run.folder / "bucket", local_run.folder / "lambda.log"
+    history = local_run.folder / "history.json"
     assert completed.returncode == 0, completed.stdout.decode() + completed.stderr.decode()
 
     # WHEN every place the secret could have reached is read
@@ -85,32 +68,15 @@ def test_the_client_secret_appears_nowhere(tmp_path: Path) -> None:
     assert leaks == []
 
 
-def test_a_rejected_secret_is_not_echoed_in_the_failure(tmp_path: Path) -> None:
-    # GIVEN the Genesys side rejects the credentials
-    history = tmp_path / "history.json"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "local.run",
-            "--client-secret",
-            CLIENT_SECRET,
-            "--fault",
-            "bad-credentials",
-            "--history",
-            str(history),
-            "--log-file",
-            str(tmp_path / "lambda.log"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=300,
-        check=False,
-    )
+@pytest.mark.local_run("--client-secret", CLIENT_SECRET, "--fault", "bad-credentials", *LOGS)
+def test_a_rejected_secret_is_not_echoed_in_the_failure(local_run: LocalRun) -> None:
+    # GIVEN the Genesys side rejects the credentials (the marker's arguments)
+    completed = local_run.outcome()
+    history, logs = local_run.folder / "history.json", local_run.folder / "lambda.log"
 
     # THEN the run fails with the named error and neither the error nor its cause holds it
     assert completed.returncode == 1
     assert b"GenesysAuthError" in completed.stdout
     for data in (completed.stdout, completed.stderr, history.read_bytes()):
         assert not any(needle in data for needle in _needles())
-    assert not any(needle in (tmp_path / "lambda.log").read_bytes() for needle in _needles())
+    assert not any(needle in logs.read_bytes() for needle in _needles())

@@ -1,8 +1,9 @@
 """A scripted HTTP server on 127.0.0.1 that stands in for Genesys Cloud in client tests.
 
-Each route (method, path) holds a queue of replies, served in order; the last one repeats. Every
-request is recorded, so tests can count calls and read headers and bodies. A reply can also lie
-about its Content-Length (a truncated body), drop the connection, or answer late.
+`FakeGenesys` is pytest-httpserver's server with one rule on top: each route (method, path) holds
+a queue of replies, served in order, and the last one repeats. Every request is recorded, so tests
+can count calls and read headers and bodies. A reply can also lie about its Content-Length (a
+truncated body), drop the connection, or answer late.
 
 Also here: the test credentials, a fake clock and a client factory the client tests share.
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 
 import json
 import random
-import threading
+import socket
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from usage_pipeline.genesys import GenesysClient
 from usage_pipeline.secrets import ClientCredentials
@@ -70,6 +72,16 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
 
+    @classmethod
+    def of(cls, request: Request) -> Recorded:
+        return cls(
+            request.method,
+            request.path,
+            request.args.to_dict(flat=False),
+            dict(request.headers),
+            request.get_data(),
+        )
+
     def json(self) -> Any:
         return json.loads(self.body)
 
@@ -77,110 +89,61 @@ class Recorded:
 Responder = Reply | Callable[[Recorded], Reply]
 
 
+def _respond(responder: Responder) -> Callable[[Request], Response]:
+    def respond(request: Request) -> Response:
+        reply = responder(Recorded.of(request)) if callable(responder) else responder
+        time.sleep(reply.delay_seconds)
+        if reply.drop_connection:
+            request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+        response = Response(reply.body, reply.status, reply.headers)
+        if "Content-Type" not in reply.headers:
+            del response.headers["Content-Type"]  # werkzeug would add text/plain
+        if reply.content_length is not None:
+            response.headers["Content-Length"] = str(reply.content_length)
+        return response
+
+    return respond
+
+
+class _Server(HTTPServer):
+    def thread_target(self) -> None:
+        # stop() waits for the serve loop to notice: 0.5 s by default, for every test.
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=0.01)
+
+
 class FakeGenesys:
     """``with FakeGenesys() as fake: fake.add("GET", "/path", reply, ...); fake.base_url``."""
 
     def __init__(self) -> None:
-        self._routes: dict[tuple[str, str], list[Responder]] = {}
-        self._lock = threading.Lock()
-        self.requests: list[Recorded] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        # A short poll interval: shutdown() waits for the serve loop to notice, 0.5 s by default.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
+        self._server = _Server(host="127.0.0.1", threaded=True)
+        self._server.no_handler_status_code = 404
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url_for("").rstrip("/")
 
     def add(self, method: str, path: str, *replies: Responder) -> None:
-        """Queue replies for a route; the last one is served again for every later request."""
-        with self._lock:
-            self._routes.setdefault((method, path), []).extend(replies)
+        """Queue replies for a route (once per route); the last one is served again and again."""
+        *once, last = replies
+        for reply in once:
+            self._server.expect_oneshot_request(path, method).respond_with_handler(_respond(reply))
+        self._server.expect_request(path, method).respond_with_handler(_respond(last))
 
     def calls(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
-        with self._lock:
-            return [
-                r
-                for r in self.requests
-                if (method is None or r.method == method) and (path is None or r.path == path)
-            ]
+        recorded = [Recorded.of(request) for request, _ in self._server.log]
+        return [
+            r
+            for r in recorded
+            if (method is None or r.method == method) and (path is None or r.path == path)
+        ]
 
     def __enter__(self) -> FakeGenesys:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def _next_reply(self, recorded: Recorded) -> Reply:
-        with self._lock:
-            self.requests.append(recorded)
-            queue = self._routes.get((recorded.method, recorded.path))
-            if not queue:
-                responder: Responder = error_reply(
-                    404, f"no route {recorded.method} {recorded.path}", "not.found"
-                )
-            elif len(queue) > 1:
-                responder = queue.pop(0)
-            else:
-                responder = queue[0]
-        return responder(recorded) if callable(responder) else responder
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes; without TCP_NODELAY each answer waits ~40 ms.
-            disable_nagle_algorithm = True
-
-            def log_message(self, *_: Any) -> None:  # keep test output quiet
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                parts = urllib.parse.urlsplit(self.path)
-                recorded = Recorded(
-                    self.command,
-                    parts.path,
-                    urllib.parse.parse_qs(parts.query),
-                    {k: v for k, v in self.headers.items()},
-                    body,
-                )
-                reply = fake._next_reply(recorded)
-                if reply.delay_seconds:
-                    time.sleep(reply.delay_seconds)
-                if reply.drop_connection:
-                    self.close_connection = True
-                    return
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                declared = (
-                    reply.content_length if reply.content_length is not None else len(reply.body)
-                )
-                self.send_header("Content-Length", str(declared))
-                if reply.content_length is not None:
-                    self.send_header("Connection", "close")
-                    self.close_connection = True
-                self.end_headers()
-                self.wfile.write(reply.body)
-                self.wfile.flush()
-
-            def do_GET(self) -> None:
-                self._serve()
-
-            def do_POST(self) -> None:
-                self._serve()
-
-        return Handler
+        self._server.stop()
 
 
 # --- Shared by the client tests ------------------------------------------------------------
