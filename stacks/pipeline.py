@@ -57,7 +57,7 @@ TRANSFORM = FunctionSpec(
     c.TRANSFORM_ID,
     rc.HANDLER_TRANSFORM,
     c.TRANSFORM_SIZE,
-    "Raw pages -> validated NDJSON partitions in staging/",
+    "Raw pages -> validated Parquet partitions in staging/",
 )
 LAND = FunctionSpec(
     c.LAND_ID,

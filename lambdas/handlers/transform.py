@@ -1,4 +1,4 @@
-"""transform: raw API pages -> validated, self-describing NDJSON rows, staged per partition."""
+"""transform: raw API pages -> validated, self-describing rows, one Parquet file per partition."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from usage_pipeline.transform import transform_run
 @logger.inject_lambda_context(log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(run_id=event["runId"])
-    # /tmp is the only writable place in Lambda; each partition is spooled there, not in memory.
+    # /tmp is the only writable place in Lambda: the raw pages, DuckDB's staged rows and spill
+    # files and the partition files live there, not in memory.
     with tempfile.TemporaryDirectory(prefix="transform-") as tmp_dir:
         staged = transform_run(
             s3_client=aws_client("s3"),
