@@ -18,7 +18,7 @@ help:
 	@echo "make demo   - run the whole pipeline locally (simulator + moto + DuckDB)"
 	@echo "make test   - lint, unit, infrastructure (synth, cdk-nag, cfn-lint, checkov) and integration tests"
 	@echo "make synth  - synthesize the CloudFormation template (offline)"
-	@echo "make bench  - transform benchmark against jq"
+	@echo "make bench  - transform benchmark against jq; saved queries on Parquet against NDJSON"
 	@echo "make scan   - checkov on the synthesized template"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt
@@ -76,6 +76,7 @@ test: lint install synth $(VENV_SCAN)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.transform_bench
+	$(PY) -m bench.scan_bench
 
 clean:
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

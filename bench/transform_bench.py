@@ -28,10 +28,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 
 from bench import REPO_ROOT
-from usage_pipeline.constants import grouping_token
+from usage_pipeline.constants import PARTITION_OBJECT_NAME, grouping_token
 
 CACHE_DIR = REPO_ROOT / ".bench"
 GENERATOR_VERSION = "1"
@@ -208,6 +209,14 @@ def ensure_jq() -> str:
     return found
 
 
+def _count_parquet_rows(paths: list[Path]) -> int:
+    with duckdb.connect() as connection:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM read_parquet($files)", {"files": [str(p) for p in paths]}
+        ).fetchone() or (0,)
+    return int(count)
+
+
 def _count_lines(paths: Iterator[Path]) -> int:
     total = 0
     for path in paths:
@@ -240,7 +249,7 @@ def run_size(total: int, repeats: int, jq: str) -> tuple[float, float]:
         shutil.rmtree(ours_out, ignore_errors=True)
         ours.append(measure(ours_command, cwd=REPO_ROOT))
         theirs.append(measure(jq_command, cwd=REPO_ROOT))
-    ours_rows = _count_lines(ours_out.rglob("usage.json"))
+    ours_rows = _count_parquet_rows(sorted(ours_out.rglob(PARTITION_OBJECT_NAME)))
     jq_rows = _count_lines(iter([jq_out]))
     if ours_rows != total or jq_rows != total:
         raise SystemExit(f"row counts differ: ours {ours_rows}, jq {jq_rows}, expected {total}")
