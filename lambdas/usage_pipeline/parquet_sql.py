@@ -103,26 +103,34 @@ def stage_rows_sql(
         *(_string_check(source) for _, source in string_columns if source is not None),
         *(_count_check(source) for _, source in count_columns),
     ]
-    paths = "[" + ", ".join(literal(path) for path in pages) + "]"
-    read_columns = (
-        f"{{queryStatus: 'JSON', {identifier(rows_field)}: "
-        f"{literal(_row_struct(string_sources, count_sources) + '[]')}}}"
-    )
+    row_type = _row_struct(string_sources, count_sources)
     # Every name and literal in the statement is quoted by identifier() / literal().
     return f"""COPY (
   SELECT {PAGE_COLUMN}, {ROW_COLUMN}, {", ".join(values)},
     CAST({_ROW}.{identifier("date")} AS VARCHAR) AS {DATE_TEXT_COLUMN},
     coalesce({" AND ".join(checks)}, false) AS {VALID_COLUMN},
     {PAGE_COMPLETE_COLUMN}
-  FROM (
+  FROM ({_page_rows(pages, rows_field, row_type, complete_status)})
+) TO {literal(staged)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {STAGED_ROW_GROUP_ROWS})"""  # noqa: S608
+
+
+def _page_rows(pages: Sequence[Path], rows_field: str, row_type: str, complete_status: str) -> str:
+    """Every row of every page: (page number, page complete, row index, the row as ``r``)."""
+    if not pages:  # read_json needs a file: no pages, no rows of the same shape
+        return (
+            f"SELECT CAST(NULL AS BIGINT) AS {PAGE_COLUMN}, CAST(NULL AS BOOLEAN) AS"
+            f" {PAGE_COMPLETE_COLUMN}, CAST(NULL AS BIGINT) AS {ROW_COLUMN},"
+            f" CAST(NULL AS {row_type}) AS {_ROW} WHERE false"
+        )
+    paths = "[" + ", ".join(literal(path) for path in pages) + "]"
+    read_columns = f"{{queryStatus: 'JSON', {identifier(rows_field)}: {literal(row_type + '[]')}}}"
+    complete = literal(json.dumps(complete_status))
+    return f"""
     SELECT list_position({paths}, filename) AS {PAGE_COLUMN},
-      (queryStatus IS NULL OR CAST(queryStatus AS VARCHAR) = {literal(json.dumps(complete_status))})
-        AS {PAGE_COMPLETE_COLUMN},
+      (queryStatus IS NULL OR CAST(queryStatus AS VARCHAR) = {complete}) AS {PAGE_COMPLETE_COLUMN},
       generate_subscripts({identifier(rows_field)}, 1) - 1 AS {ROW_COLUMN},
       unnest({identifier(rows_field)}) AS {_ROW}
-    FROM read_json({paths}, format = 'unstructured', filename = true, columns = {read_columns})
-  )
-) TO {literal(staged)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {STAGED_ROW_GROUP_ROWS})"""  # noqa: S608
+    FROM read_json({paths}, format = 'unstructured', filename = true, columns = {read_columns})"""  # noqa: S608
 
 
 def partition_sql(

@@ -40,7 +40,7 @@ from usage_pipeline.constants import (
     PARTITION_OBJECT_NAME,
 )
 from usage_pipeline.errors import PageMalformed, RowCountMismatch, RowInvalid
-from usage_pipeline.rows import make_page_normalizer, parse_row_date, window_periods
+from usage_pipeline.rows import make_page_normalizer, parse_row_date, row_tail, window_periods
 
 # Where each API puts a page's rows, and the status a stored (complete) page carries.
 _ROWS_FIELD: Final = {API_AGGREGATES: "entities", API_LEGACY: "results"}
@@ -134,14 +134,7 @@ def transform_pages(
             day_rows = days.get(day, _DayRows())
             target = partition_path(out_dir, granularity, grouping, day)
             target.parent.mkdir(parents=True, exist_ok=True)
-            run_columns = {
-                "api": api,
-                "run_id": run_id,
-                "landed_at": landed_at,
-                "granularity": granularity.lower(),
-                "grouping": grouping,
-                "date": day,
-            }
+            run_columns = row_tail(api, run_id, landed_at, granularity, grouping, day)
             db.execute(
                 parquet_sql.partition_sql(
                     staged, target, date_texts=day_rows.texts, run_columns=run_columns
@@ -198,10 +191,8 @@ def _check_pages(
     db: duckdb.DuckDBPyConnection, staged: Path, pages: Sequence[Path], api: str
 ) -> None:
     """PageMalformed for a page that is not complete; pages without rows are checked in Python."""
-    incomplete, with_rows = db.execute(parquet_sql.page_summary_sql(staged)).fetchone() or (
-        None,
-        [],
-    )
+    summary = db.execute(parquet_sql.page_summary_sql(staged)).fetchone()
+    incomplete, with_rows = summary if summary is not None else (None, [])
     checked = set(range(1, len(pages) + 1)).difference(with_rows or [])
     if incomplete is not None:
         checked.add(int(incomplete))

@@ -422,6 +422,19 @@ def test_pages_without_rows_are_fine(tmp_path: Path) -> None:
         assert parquet_rows([partition_path(out_dir, "Day", GROUPING, day)]) == []
 
 
+def test_no_pages_at_all_still_land_every_period(tmp_path: Path) -> None:
+    # GIVEN a run that stored no page
+    query = _query("legacy", "Week", date(2026, 11, 2), date(2026, 11, 16))
+
+    # WHEN transformed / THEN both weeks get a file of zero rows
+    result, out_dir = _run_core([], query, tmp_path)
+    assert {day: tally.rows for day, tally in result.partitions.items()} == {
+        "2026-11-02": 0,
+        "2026-11-09": 0,
+    }
+    assert parquet_rows(sorted(out_dir.rglob("*.parquet"))) == []
+
+
 def test_transform_memory_follows_the_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
     assert duckdb_memory_limit_mb() == 1024
