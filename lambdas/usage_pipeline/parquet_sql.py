@@ -39,6 +39,8 @@ COLUMN_TYPES: Final = {
     column: "BIGINT" if column in ROW_COUNT_COLUMNS else "VARCHAR"
     for column in ROW_COLUMNS + PARTITION_COLUMNS
 }
+# A raw page's file name, `page-00001.json.gz` (`.json` when the bytes are not gzip): its number.
+PAGE_FILE_PATTERN: Final = r"page-(\d+)\.json(?:\.gz)?$"
 # Columns of the staged rows file besides the table's usage columns.
 PAGE_COLUMN: Final = "page_number"
 ROW_COLUMN: Final = "row_index"
@@ -85,7 +87,9 @@ def stage_rows_sql(
     rows_field: str,
     complete_status: str,
 ) -> str:
-    """COPY the rows of ``pages`` (page n = ``pages[n-1]``) to the staged rows file ``staged``.
+    """COPY the rows of ``pages`` to the staged rows file ``staged``.
+
+    Each page file is named for its number (PAGE_FILE_PATTERN), which the staged rows carry.
 
     A page whose ``queryStatus`` is present and not ``complete_status`` marks its rows
     ``page_complete = false``; a page DuckDB cannot read as the documented shape (not JSON, rows
@@ -125,8 +129,9 @@ def _page_rows(pages: Sequence[Path], rows_field: str, row_type: str, complete_s
     paths = "[" + ", ".join(literal(path) for path in pages) + "]"
     read_columns = f"{{queryStatus: 'JSON', {identifier(rows_field)}: {literal(row_type + '[]')}}}"
     complete = literal(json.dumps(complete_status))
+    number = f"CAST(regexp_extract(filename, {literal(PAGE_FILE_PATTERN)}, 1) AS BIGINT)"
     return f"""
-    SELECT list_position({paths}, filename) AS {PAGE_COLUMN},
+    SELECT {number} AS {PAGE_COLUMN},
       (queryStatus IS NULL OR CAST(queryStatus AS VARCHAR) = {complete}) AS {PAGE_COMPLETE_COLUMN},
       generate_subscripts({identifier(rows_field)}, 1) - 1 AS {ROW_COLUMN},
       unnest({identifier(rows_field)}) AS {_ROW}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import zlib
@@ -113,13 +114,18 @@ def transform_pages(
     work_dir: Path,
     memory_limit_mb: int | None = None,
 ) -> TransformResult:
-    """Check every row of ``pages`` (page n = ``pages[n-1]``) and write each partition's file.
+    """Check every row of ``pages`` and write each partition's file.
+
+    ``pages[n-1]`` is page n, named for it (``write_page``, ``page_files``).
 
     Every period of [start, end) gets a partition file under ``out_dir``, even with no rows, so
     that landing it replaces whatever an earlier run left there. Nothing is written under
     ``out_dir`` unless every page and every row passed. ``work_dir`` holds DuckDB's staged rows
     and spill files.
     """
+    for number, path in enumerate(pages, start=1):
+        if page_number(path) != number:
+            raise ValueError(f"pages: {path.name!r} is not page {number} (page-{number:05d}.json)")
     window = (start, end)
     staged = work_dir / STAGED_ROWS_NAME
     limit = memory_limit_mb or duckdb_memory_limit_mb()
@@ -318,9 +324,18 @@ def write_page(directory: Path, number: int, page: bytes) -> Path:
     return path
 
 
+def page_number(path: Path) -> int | None:
+    """The number a page file is named for (`page-00001.json.gz` -> 1), None if it is not one."""
+    match = re.search(parquet_sql.PAGE_FILE_PATTERN, path.name)
+    return int(match[1]) if match else None
+
+
 def page_files(directory: Path) -> list[Path]:
     """The page files `page-NNNNN.json[.gz]` of a directory, in page order."""
-    return sorted(directory.glob("page-*.json*"), key=lambda path: int(path.name[5:].split(".")[0]))
+    return sorted(
+        (path for path in directory.iterdir() if page_number(path) is not None),
+        key=lambda path: page_number(path) or 0,
+    )
 
 
 # --- S3 wiring ---------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from usage_pipeline.transform import (
     TransformResult,
     download_pages,
     duckdb_memory_limit_mb,
+    page_files,
     partition_path,
     transform_pages,
     transform_run,
@@ -433,6 +434,27 @@ def test_no_pages_at_all_still_land_every_period(tmp_path: Path) -> None:
         "2026-11-09": 0,
     }
     assert parquet_rows(sorted(out_dir.rglob("*.parquet"))) == []
+
+
+def test_page_files_must_be_the_pages_in_order(tmp_path: Path) -> None:
+    # GIVEN pages 1 and 2 written, handed over in the wrong order
+    paths = [write_page(tmp_path, number, _page("legacy", [GOOD])) for number in (1, 2)]
+
+    # WHEN / THEN the core refuses the list (page numbers travel in the file names)
+    with pytest.raises(ValueError, match="is not page 1"):
+        transform_pages(
+            paths[::-1],
+            tmp_path / "out",
+            api="legacy",
+            granularity="Day",
+            grouping=GROUPING,
+            start=date(2026, 11, 1),
+            end=date(2026, 11, 2),
+            run_id=RUN_ID,
+            landed_at=LANDED_AT,
+            work_dir=tmp_path,
+        )
+    assert page_files(tmp_path) == paths
 
 
 def test_transform_memory_follows_the_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
