@@ -90,6 +90,9 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 class Measurement:
     seconds: float
     peak_bytes: int
+    # user + system CPU: next to the wall time, it shows how much the machine was shared (our
+    # transform runs on every core, jq on one).
+    cpu_seconds: float
 
 
 # --- data generation ---------------------------------------------------------------------------
@@ -195,7 +198,8 @@ def measure(command: Sequence[str], *, cwd: Path) -> Measurement:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} exited with {process.returncode}")
-    return Measurement(seconds, usage.ru_maxrss * 1024)  # Linux reports kilobytes
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measurement(seconds, usage.ru_maxrss * 1024, cpu)  # Linux reports ru_maxrss in KiB
 
 
 def ensure_jq() -> str:
@@ -257,9 +261,12 @@ def run_size(total: int, repeats: int, jq: str) -> tuple[float, float]:
     jq_time = statistics.median(m.seconds for m in theirs)
     ours_peak = statistics.median(m.peak_bytes for m in ours)
     jq_peak = statistics.median(m.peak_bytes for m in theirs)
+    ours_cpu = statistics.median(m.cpu_seconds for m in ours)
+    jq_cpu = statistics.median(m.cpu_seconds for m in theirs)
     print(
-        f"  {total} rows x{repeats}: ours {ours_time:.3f} s {ours_peak / 2**20:.1f} MiB; "
-        f"jq {jq_time:.3f} s {jq_peak / 2**20:.1f} MiB",
+        f"  {total} rows x{repeats}: ours {ours_time:.3f} s (cpu {ours_cpu:.2f} s) "
+        f"{ours_peak / 2**20:.1f} MiB; jq {jq_time:.3f} s (cpu {jq_cpu:.2f} s) "
+        f"{jq_peak / 2**20:.1f} MiB",
         file=sys.stderr,
     )
     shutil.rmtree(ours_out, ignore_errors=True)
