@@ -23,7 +23,7 @@ help:
 	@echo "make demo   - run the whole pipeline locally (simulator + moto + DuckDB), then the report"
 	@echo "make test   - lint, unit, infrastructure (synth, cdk-nag, cfn-lint, checkov) and integration tests"
 	@echo "make synth  - synthesize the CloudFormation template (offline)"
-	@echo "make bench  - transform benchmark against jq; handler import time against boto3"
+	@echo "make bench  - transform vs jq; saved queries on Parquet vs NDJSON; handler import time vs boto3"
 	@echo "make scan   - checkov on the synthesized template"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt
@@ -92,6 +92,7 @@ test: lint install synth chromium $(VENV_SCAN)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m bench.transform_bench
 	$(PY) -m bench.import_bench
+	$(PY) -m bench.scan_bench
 
 clean:
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

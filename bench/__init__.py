@@ -1,4 +1,5 @@
-"""Transform benchmark against the blueprint's `jq -c '.results[]'` (run: `make bench`)."""
+"""Benchmarks (run: `make bench`): the transform against the blueprint's `jq -c '.results[]'`, and
+what the saved queries scan in the Parquet table against the same rows as NDJSON."""
 
 from __future__ import annotations
 

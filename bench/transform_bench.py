@@ -28,10 +28,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 
 from bench import REPO_ROOT
-from usage_pipeline.constants import grouping_token
+from usage_pipeline.constants import PARTITION_OBJECT_NAME, grouping_token
 
 CACHE_DIR = REPO_ROOT / ".bench"
 GENERATOR_VERSION = "1"
@@ -89,6 +90,9 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 class Measurement:
     seconds: float
     peak_bytes: int
+    # user + system CPU: next to the wall time, it shows how much the machine was shared (our
+    # transform runs on every core, jq on one).
+    cpu_seconds: float
 
 
 # --- data generation ---------------------------------------------------------------------------
@@ -194,7 +198,8 @@ def measure(command: Sequence[str], *, cwd: Path) -> Measurement:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} exited with {process.returncode}")
-    return Measurement(seconds, usage.ru_maxrss * 1024)  # Linux reports kilobytes
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measurement(seconds, usage.ru_maxrss * 1024, cpu)  # Linux reports ru_maxrss in KiB
 
 
 def ensure_jq() -> str:
@@ -206,6 +211,14 @@ def ensure_jq() -> str:
     if found is None:
         raise SystemExit("jq is not installed (apt-get install -y jq)")
     return found
+
+
+def _count_parquet_rows(paths: list[Path]) -> int:
+    with duckdb.connect() as connection:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM read_parquet($files)", {"files": [str(p) for p in paths]}
+        ).fetchone() or (0,)
+    return int(count)
 
 
 def _count_lines(paths: Iterator[Path]) -> int:
@@ -240,7 +253,7 @@ def run_size(total: int, repeats: int, jq: str) -> tuple[float, float]:
         shutil.rmtree(ours_out, ignore_errors=True)
         ours.append(measure(ours_command, cwd=REPO_ROOT))
         theirs.append(measure(jq_command, cwd=REPO_ROOT))
-    ours_rows = _count_lines(ours_out.rglob("usage.json"))
+    ours_rows = _count_parquet_rows(sorted(ours_out.rglob(PARTITION_OBJECT_NAME)))
     jq_rows = _count_lines(iter([jq_out]))
     if ours_rows != total or jq_rows != total:
         raise SystemExit(f"row counts differ: ours {ours_rows}, jq {jq_rows}, expected {total}")
@@ -248,9 +261,12 @@ def run_size(total: int, repeats: int, jq: str) -> tuple[float, float]:
     jq_time = statistics.median(m.seconds for m in theirs)
     ours_peak = statistics.median(m.peak_bytes for m in ours)
     jq_peak = statistics.median(m.peak_bytes for m in theirs)
+    ours_cpu = statistics.median(m.cpu_seconds for m in ours)
+    jq_cpu = statistics.median(m.cpu_seconds for m in theirs)
     print(
-        f"  {total} rows x{repeats}: ours {ours_time:.3f} s {ours_peak / 2**20:.1f} MiB; "
-        f"jq {jq_time:.3f} s {jq_peak / 2**20:.1f} MiB",
+        f"  {total} rows x{repeats}: ours {ours_time:.3f} s (cpu {ours_cpu:.2f} s) "
+        f"{ours_peak / 2**20:.1f} MiB; jq {jq_time:.3f} s (cpu {jq_cpu:.2f} s) "
+        f"{jq_peak / 2**20:.1f} MiB",
         file=sys.stderr,
     )
     shutil.rmtree(ours_out, ignore_errors=True)

@@ -1,13 +1,15 @@
 """Answer Athena queries locally: DuckDB over copies of the landed objects.
 
 The SQL is the saved query exactly as the template holds it, in Athena's (Trino) dialect; sqlglot
-translates it to DuckDB. The table is a view with the Glue table's own columns, so a query that
-names a column the table lacks fails here as it would in Athena.
+translates it to DuckDB. The table is a view with the Glue table's own columns over the partitions'
+Parquet files, read the way Athena reads them: data columns by name (a column a file lacks is
+NULL), partition columns from the object's path. A query that names a column the table lacks
+fails here as it would in Athena.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +31,24 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+def _literal(text: str | Path) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def table_files(data_dir: Path) -> list[Path]:
+    """The table's files in a copy of the source bucket: every object under `usage/`, as Athena
+    reads every object under a partition's location."""
+    return sorted(path for path in (data_dir / "usage").rglob("*") if path.is_file())
 
 
 def table_view_sql(
     database: str, table: str, columns: Sequence[tuple[str, str]], files: Sequence[Path]
 ) -> str:
+    """`CREATE VIEW database.table` over ``files`` with the Glue ``columns`` (name, Glue type).
+
+    Partition columns come from the files' `key=value` path (hive partitioning) and take
+    precedence over the copies the files hold, as in Athena.
+    """
     typed = [
         (name, GLUE_TO_DUCKDB.get(glue_type.lower(), "VARCHAR")) for name, glue_type in columns
     ]
@@ -43,39 +56,33 @@ def table_view_sql(
     if not files:
         nulls = ", ".join(f"CAST(NULL AS {kind}) AS {_quote(name)}" for name, kind in typed)
         return f"CREATE VIEW {target} AS SELECT {nulls} WHERE false"
-    column_spec = (
-        "{" + ", ".join(f"{_literal(name)}: {_literal(kind)}" for name, kind in typed) + "}"
+    selected = ", ".join(
+        f"CAST({_quote(name)} AS {kind}) AS {_quote(name)}" for name, kind in typed
     )
-    file_list = "[" + ", ".join(_literal(str(path)) for path in files) + "]"
+    file_list = "[" + ", ".join(_literal(path) for path in files) + "]"
     return (
         # Identifiers and literals are quoted above; the values come from our own template.
-        f"CREATE VIEW {target} AS SELECT * FROM read_json({file_list}, "  # noqa: S608
-        f"format='newline_delimited', columns={column_spec})"
+        f"CREATE VIEW {target} AS SELECT {selected} FROM read_parquet({file_list}, "  # noqa: S608
+        "hive_partitioning = true, hive_types_autocast = false, union_by_name = true)"
     )
 
 
-def to_duckdb(athena_sql: str) -> str:
-    return sqlglot.transpile(athena_sql, read="athena", write="duckdb")[0]
-
-
-def connect_table(
-    *,
-    database: str,
-    table: str,
-    columns: Sequence[tuple[str, str]],
-    data_dir: Path,
+def open_table(
+    data_dir: Path, *, database: str, table: str, columns: Sequence[tuple[str, str]]
 ) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection where `"database"."table"` is a view over `data_dir/usage/**`."""
-    # Empty partitions (a day with no traffic) are landed as empty objects; DuckDB needs none.
-    files = sorted(p for p in (data_dir / "usage").rglob("*.json") if p.stat().st_size > 0)
+    """A DuckDB connection where `database.table` is the table landed under ``data_dir``."""
     connection = duckdb.connect()
     try:
         connection.execute(f"CREATE SCHEMA {_quote(database)}")
-        connection.execute(table_view_sql(database, table, columns, files))
+        connection.execute(table_view_sql(database, table, columns, table_files(data_dir)))
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def to_duckdb(athena_sql: str) -> str:
+    return sqlglot.transpile(athena_sql, read="athena", write="duckdb")[0]
 
 
 def run_query(
@@ -87,13 +94,27 @@ def run_query(
     data_dir: Path,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one Athena query over `data_dir/usage/**` and return (column names, rows)."""
-    connection = connect_table(database=database, table=table, columns=columns, data_dir=data_dir)
+    connection = open_table(data_dir, database=database, table=table, columns=columns)
     try:
         result = connection.execute(to_duckdb(athena_sql))
         names = [description[0] for description in result.description]
         return names, result.fetchall()
     finally:
         connection.close()
+
+
+def parquet_rows(files: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every row of the given Parquet files, as dicts keyed by the files' own columns, in order."""
+    paths = [str(path) for path in files]
+    if not paths:
+        return []
+    with duckdb.connect() as connection:
+        result = connection.execute(
+            "SELECT * FROM read_parquet($files, hive_partitioning = false, union_by_name = true)",
+            {"files": paths},
+        )
+        names = [description[0] for description in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
 def format_table(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 import boto3
 import requests
 
+from local.athena_local import parquet_rows
 from local.lambda_runtime import InProcessLambdas, merged_environment
 from local.template_resources import (
     ACCOUNT_ID,
@@ -502,25 +504,32 @@ class LocalPipeline:
         return json.loads(self.read_bytes(key))
 
     def usage_rows(self) -> list[dict[str, Any]]:
-        """Every row the table holds now, read straight from the landed objects."""
-        rows: list[dict[str, Any]] = []
-        for key in self.keys("usage/"):
-            for line in self.read_bytes(key).decode("utf-8").splitlines():
-                if line.strip():
-                    rows.append(json.loads(line))
-        return rows
+        """Every row the table holds now, read straight from the landed Parquet objects."""
+        with tempfile.TemporaryDirectory(prefix="usage-rows-") as work_dir:
+            return parquet_rows(self._download_keys(self.keys("usage/"), Path(work_dir)))
+
+    def usage_rows_by_key(self) -> dict[str, list[dict[str, Any]]]:
+        """The rows of each object of the table, by key."""
+        with tempfile.TemporaryDirectory(prefix="usage-rows-") as work_dir:
+            return {
+                key: parquet_rows(self._download_keys([key], Path(work_dir)))
+                for key in self.keys("usage/")
+            }
 
     def download(self, target: Path) -> list[Path]:
         """Copy the whole source bucket to `target`, keys as relative paths."""
+        return self._download_keys(self.keys(), target)
+
+    def iter_partitions(self) -> Iterator[tuple[str, int]]:
+        """(key, number of rows) of every object of the table."""
+        for key, rows in self.usage_rows_by_key().items():
+            yield key, len(rows)
+
+    def _download_keys(self, keys: Iterable[str], target: Path) -> list[Path]:
         written: list[Path] = []
-        for key in self.keys():
+        for key in keys:
             path = target / key
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(self.read_bytes(key))
             written.append(path)
         return written
-
-    def iter_partitions(self) -> Iterator[tuple[str, int]]:
-        for key in self.keys("usage/"):
-            data = self.read_bytes(key)
-            yield key, sum(1 for line in data.splitlines() if line.strip())

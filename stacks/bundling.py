@@ -33,7 +33,7 @@ def dependencies_dir(requirements: Path = REQUIREMENTS, cache_dir: Path = CACHE_
     """Install the requirements for the Lambda platform once; return the cached site-packages."""
     digest = hashlib.sha256()
     digest.update(requirements.read_bytes())
-    digest.update(f"{c.LAMBDA_PIP_PLATFORM}/cp{c.LAMBDA_PYTHON_VERSION}".encode())
+    digest.update(f"{'+'.join(c.LAMBDA_PIP_PLATFORMS)}/cp{c.LAMBDA_PYTHON_VERSION}".encode())
     target = cache_dir / digest.hexdigest()[:16]
     if target.is_dir():
         return target
@@ -50,8 +50,11 @@ def dependencies_dir(requirements: Path = REQUIREMENTS, cache_dir: Path = CACHE_
                 "--quiet",
                 "--disable-pip-version-check",
                 "--no-compile",
-                "--platform",
-                c.LAMBDA_PIP_PLATFORM,
+                *(
+                    argument
+                    for platform in c.LAMBDA_PIP_PLATFORMS
+                    for argument in ("--platform", platform)
+                ),
                 "--implementation",
                 "cp",
                 "--python-version",

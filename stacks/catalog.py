@@ -86,7 +86,8 @@ class Catalog(Construct):
             "granularity=${granularity}/grouping=${grouping}/date=${date}/"
         )
         parameters = {
-            "classification": "json",
+            "classification": c.TABLE_CLASSIFICATION,
+            "parquet.compression": c.PARQUET_COMPRESSION,
             "EXTERNAL": "TRUE",
             "projection.enabled": "true",
             "projection.granularity.type": "enum",
@@ -122,9 +123,8 @@ class Catalog(Construct):
                     compressed=False,
                     stored_as_sub_directories=False,
                     serde_info=glue.CfnTable.SerdeInfoProperty(
-                        serialization_library=c.JSON_SERDE,
-                        # A malformed line must fail the query, not silently drop usage.
-                        parameters={"ignore.malformed.json": "FALSE", "case.insensitive": "TRUE"},
+                        serialization_library=c.PARQUET_SERDE,
+                        parameters={"serialization.format": "1"},
                     ),
                 ),
             ),

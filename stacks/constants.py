@@ -17,7 +17,7 @@ from ops.report import queries as report_queries
 
 STACK_ID: Final = "GenesysApiUsage"
 STACK_DESCRIPTION: Final = (
-    "Genesys Cloud API usage -> S3 (NDJSON, partitioned) -> Glue -> Athena, "
+    "Genesys Cloud API usage -> S3 (Parquet, partitioned) -> Glue -> Athena, "
     "run daily by Step Functions"
 )
 
@@ -44,9 +44,12 @@ RESULTS_ACCESS_LOGS_PREFIX: Final = "athena-results/"
 # --- catalog ------------------------------------------------------------------------------------
 DATABASE_NAME_PREFIX: Final = "genesys_api_usage"
 TABLE_NAME: Final = "api_usage"
-JSON_SERDE: Final = "org.openx.data.jsonserde.JsonSerDe"
-INPUT_FORMAT: Final = "org.apache.hadoop.mapred.TextInputFormat"
-OUTPUT_FORMAT: Final = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+# The table is Parquet (zstd): one file per partition, columns read by name.
+TABLE_CLASSIFICATION: Final = "parquet"
+PARQUET_SERDE: Final = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+INPUT_FORMAT: Final = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+OUTPUT_FORMAT: Final = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+PARQUET_COMPRESSION: Final = "ZSTD"
 PROJECTION_GRANULARITIES: Final = ("day", "week", "month")
 PROJECTION_DATE_FORMAT: Final = "yyyy-MM-dd"
 # The crawler may add partitions but must never create another table nor touch the schema and the
@@ -67,7 +70,11 @@ TOP_CLIENTS_BY_429_QUERY_NAME: Final = report_queries.TOP_CLIENTS_BY_429
 LOG_LEVEL: Final = "INFO"
 LOG_RETENTION: Final = RetentionDays.THREE_MONTHS
 LAMBDA_PYTHON_VERSION: Final = "3.14"
-LAMBDA_PIP_PLATFORM: Final = "manylinux2014_aarch64"
+# Wheels for Lambda's arm64 Amazon Linux 2023 (glibc 2.34): manylinux2014 for most packages,
+# manylinux_2_28 for duckdb, which publishes no older aarch64 tag; pip accepts either.
+LAMBDA_PIP_PLATFORMS: Final = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+# The asset must stay under this size unzipped (Lambda's hard limit is 250 MB; this is ours).
+LAMBDA_ASSET_MAX_MB: Final = 100
 
 # --- schedule -----------------------------------------------------------------------------------
 SCHEDULE_RETRY_ATTEMPTS: Final = 3

@@ -96,9 +96,10 @@ TRANSFORM = FunctionSpec(
     handler=rc.HANDLER_TRANSFORM,
     memory_mb=1024,
     timeout_s=900,
-    # It holds a whole run's pages on /tmp while it writes the staged partitions.
+    # /tmp holds a run's raw pages, DuckDB's staged rows and spill files and the partition files;
+    # DuckDB may use half the memory (usage_pipeline.transform.DUCKDB_MEMORY_SHARE), then spills.
     ephemeral_mb=4096,
-    description="Raw pages -> validated NDJSON partitions in staging/",
+    description="Raw pages -> validated Parquet partitions in staging/",
     environment=(rc.ENV_SOURCE_BUCKET,),
     s3_grants=(
         S3Grant("ReadRawPages", "s3:GetObject", (rc.RAW_PREFIX,)),

@@ -1,4 +1,4 @@
-"""transform: raw API pages -> validated, self-describing rows, staged per partition."""
+"""transform: raw API pages -> validated, self-describing rows, one Parquet file per partition."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     track_run(state.run_id)
     if state.raw is None:
         raise ValueError("the state document has no raw member: poll_status did not store pages")
-    # /tmp is the only writable place in Lambda; each partition is spooled there, not in memory.
+    # /tmp is the only writable place in Lambda; the raw pages, DuckDB's staged rows and spill
+    # files and the partition files live there, not in memory.
     with tempfile.TemporaryDirectory(prefix="transform-") as tmp_dir:
         staged = transform_run(
             s3_client=aws_client("s3"),

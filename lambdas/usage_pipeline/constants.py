@@ -103,7 +103,9 @@ RAW_PREFIX: Final = "raw/"
 STAGING_PREFIX: Final = "staging/"
 USAGE_PREFIX: Final = "usage/"
 MANIFESTS_PREFIX: Final = "manifests/"
-PARTITION_OBJECT_NAME: Final = "usage.json"
+# A partition is ONE Parquet file (zstd), replaced whole by land; its staged copy has the same name.
+PARTITION_OBJECT_NAME: Final = "usage.parquet"
+PARTITION_CONTENT_TYPE: Final = "application/vnd.apache.parquet"
 
 # --- Lambda environment (docs/contracts.md section 7) -------------------------------------------
 ENV_SOURCE_BUCKET: Final = "SOURCE_BUCKET"

@@ -1,7 +1,7 @@
 """Staged partitions -> the usage table, then the run manifest, then the crawler.
 
 docs/contracts.md section 6: each partition is replaced by ONE server-side copy of its single
-`usage.json` (a copy is atomic per object, so readers see the complete old or the complete new
+`usage.parquet` (a copy is atomic per object, so readers see the complete old or the complete new
 partition, never half of one), then any other object under that partition prefix is deleted. The
 manifest is written last: its presence means the run is landed, which makes land idempotent.
 """
@@ -16,9 +16,9 @@ import orjson
 from botocore.exceptions import ClientError
 
 from usage_pipeline import layout
+from usage_pipeline.constants import PARTITION_CONTENT_TYPE
 from usage_pipeline.errors import RowCountMismatch
 from usage_pipeline.state import Landed, Raw, RunState, Staged, to_json
-from usage_pipeline.transform import NDJSON_CONTENT_TYPE
 
 CRAWLER_RUNNING_ERROR: Final = "CrawlerRunningException"
 _DELETE_BATCH: Final = 1000  # DeleteObjects takes at most 1000 keys
@@ -106,7 +106,7 @@ def _land_partition(
         CopySource={"Bucket": bucket, "Key": staging_key},
         CopySourceIfMatch=head["ETag"],
         MetadataDirective="REPLACE",
-        ContentType=NDJSON_CONTENT_TYPE,
+        ContentType=PARTITION_CONTENT_TYPE,
         Metadata={"run-id": run_id, "rows": str(entry["rows"]), "sha256": entry["sha256"]},
     )
     removed = _delete_others(s3_client, bucket, layout.partition_prefix_of(part), target_key)

@@ -102,7 +102,7 @@ def staging_prefix(run_id: str) -> str:
 
 
 def staging_key(run_id: str, granularity: str, grouping: str, day: date | str) -> str:
-    """`staging/run=<id>/granularity=<g>/grouping=<t>/date=<d>/usage.json`."""
+    """`staging/run=<id>/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`."""
     return staging_key_of(run_id, partition(granularity, grouping, day))
 
 
@@ -125,7 +125,7 @@ def partition_prefix_of(part: Partition) -> str:
 
 
 def partition_key(granularity: str, grouping: str, day: date | str) -> str:
-    """`usage/granularity=<g>/grouping=<t>/date=<d>/usage.json`: the partition's one object."""
+    """`usage/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`: the partition's one object."""
     return partition_key_of(partition(granularity, grouping, day))
 
 

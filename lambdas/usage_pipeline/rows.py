@@ -1,11 +1,16 @@
 """API rows (legacy ``results[]`` or aggregates ``entities[]``) -> rows of the table schema.
 
-docs/contracts.md section 5 is the schema. This is the hot path of transform (a run can hold a
-million rows), so rows are normalized a page at a time and column by column: each source field is
-pulled out of every row with one C-level ``map(dict.get, ...)`` and validated with C-level scans
-(``set(map(type, column))``, ``min(...)``); Python bytecode runs per column, not per value. Per
-row, only the output dict is built (one comprehension); other per-row Python work happens on the
-rare paths only (a legacy column mixing ``""`` and values, integral floats, locating a bad row).
+docs/contracts.md section 5 is the schema. This module is the rules of a row, in Python: where
+each column comes from in each API (``SOURCES``, which the DuckDB transform's SQL is generated
+from), what a valid value is, and the message that names the row, the field and the value when one
+is not.
+The transform (usage_pipeline.transform) checks every row in DuckDB first, at engine speed; when
+DuckDB flags a page, this code reads that page again to say precisely what is wrong, and it checks
+each distinct row date. The tests' ground truth normalizes the simulator's rows with it too.
+
+Rows are normalized a page at a time and column by column: each source field is pulled out of every
+row with one C-level ``map(dict.get, ...)`` and validated with C-level scans
+(``set(map(type, column))``, ``min(...)``); Python bytecode runs per column, not per value.
 """
 
 from __future__ import annotations
@@ -77,10 +82,13 @@ _AGGREGATES_COUNT_SOURCES: Final = (
     "status500",
     "requestCount",
 )
-_SOURCES: Final[dict[str, tuple[tuple[StringSource, ...], tuple[str, ...]]]] = {
+# Per API: (source of each ROW_STRING_COLUMNS column, source of each ROW_COUNT_COLUMNS column).
+SOURCES: Final[dict[str, tuple[tuple[StringSource, ...], tuple[str, ...]]]] = {
     API_LEGACY: (_LEGACY_STRING_SOURCES, _LEGACY_COUNT_SOURCES),
     API_AGGREGATES: (_AGGREGATES_STRING_SOURCES, _AGGREGATES_COUNT_SOURCES),
 }
+# Counts are BIGINT (int64) in the table: a larger number could not be stored.
+MAX_COUNT: Final = 2**63 - 1
 
 _NONE_TYPE: Final = type(None)
 _STRING_TYPES: Final = frozenset({str, _NONE_TYPE})
@@ -176,11 +184,11 @@ def make_page_normalizer(
     api: str, *, granularity: str, window: tuple[date, date] | None = None
 ) -> Callable[[Sequence[Any]], NormalizedPage]:
     """Build the validating core of :func:`make_rows_normalizer`: raw rows -> NormalizedPage."""
-    if api not in _SOURCES:
-        raise ValueError(f"api: {api!r} is not one of {tuple(_SOURCES)}")
+    if api not in SOURCES:
+        raise ValueError(f"api: {api!r} is not one of {tuple(SOURCES)}")
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity: {granularity!r} is not one of {GRANULARITIES}")
-    string_sources, count_sources = _SOURCES[api]
+    string_sources, count_sources = SOURCES[api]
     # Raw date text -> `YYYY-MM-DD`, validated once: a run has few distinct dates.
     known_dates: dict[str, str] = {}
 
@@ -292,9 +300,10 @@ def _count_column(raw_rows: Sequence[dict[str, Any]], source: str) -> Column:
     types = set(map(type, column))
     if not types <= _COUNT_TYPES:
         column = _integral_floats(column, source, types)
-    # filter(None, ...) drops None (absent) and 0; what is left must not be negative.
-    if min(filter(None, column), default=0) < 0:
-        index, value = _first(column, lambda v: v is not None and v < 0)
+    # filter(None, ...) drops None (absent) and 0; what is left must fit a BIGINT, sign included.
+    present = list(filter(None, column))
+    if present and (min(present) < 0 or max(present) > MAX_COUNT):
+        index, value = _first(column, lambda v: v is not None and not 0 <= v <= MAX_COUNT)
         raise RowInvalid(_not_a_count(index, source, value))
     return column
 
@@ -310,7 +319,7 @@ def _integral_floats(column: list[Any], source: str, types: set[type]) -> list[A
 
 
 def _not_a_count(index: int, field: str, value: object) -> str:
-    return f"row {index}: field {field!r}: {value!r} is not a non-negative integer"
+    return f"row {index}: field {field!r}: {value!r} is not a non-negative integer (at most 2^63-1)"
 
 
 def _date_column(
@@ -325,13 +334,13 @@ def _date_column(
         raise RowInvalid(f"row {index}: field 'date': {value!r} is not a date string")
     for raw_date in set(column).difference(known_dates):
         try:
-            known_dates[raw_date] = _parse_row_date(raw_date, granularity, window)
+            known_dates[raw_date] = parse_row_date(raw_date, granularity, window)
         except RowInvalid as error:
             raise RowInvalid(f"row {column.index(raw_date)}: {error}") from None
     return list(map(known_dates.__getitem__, column))
 
 
-def _parse_row_date(raw_date: str, granularity: str, window: tuple[date, date] | None) -> str:
+def parse_row_date(raw_date: str, granularity: str, window: tuple[date, date] | None) -> str:
     """`2021-01-12` or `2021-01-12T00:00:00Z` -> `2021-01-12`, checked against period and window."""
     head, suffix = raw_date[:_DATE_LENGTH], raw_date[_DATE_LENGTH:]
     try:

@@ -1,78 +1,70 @@
-"""Raw API pages -> partitioned NDJSON staging files (docs/contracts.md sections 5 and 6).
+"""Raw API pages -> one Parquet file per partition in staging (docs/contracts.md sections 5 and 6).
 
-Two layers: :func:`transform_pages` is the pure streaming core (page bytes in, NDJSON chunks out to
-a sink, no S3), used by the Lambda, the tests and the benchmark; :func:`transform_run` wires it to
-S3: it reads the run's raw pages one at a time, writes each partition to a local temp file (so
-memory holds one page, never the whole result), then uploads every partition to staging and writes
-the staging index that land reads.
+Two layers: :func:`transform_pages` is the core (page files in, partition files out, no S3), used
+by the Lambda, the tests and the benchmark; :func:`transform_run` wires it to S3: it downloads the
+run's raw pages to the work directory (exact bytes), runs the core, then uploads every partition to
+staging and writes the staging index that land reads.
+
+The core runs in DuckDB (see :mod:`usage_pipeline.parquet_sql`): it checks every row of every page
+at engine speed and streams, so memory does not grow with the result. Python steps in only where
+the rules need precise words: when DuckDB flags a page or a row, :mod:`usage_pipeline.rows` and the
+page checks below read that page again and raise the error that names the page, the row, the field
+and the value; and every distinct row date is checked by ``rows.parse_row_date``.
 """
 
 from __future__ import annotations
 
-import gc
 import gzip
 import hashlib
-import operator
+import os
+import re
+import shutil
 import tempfile
-import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from queue import Full, Queue
-from types import TracebackType
-from typing import IO, Any, Final, Protocol
+from typing import Any, Final
 
+import duckdb
 import orjson
 
-from usage_pipeline import layout
-from usage_pipeline.constants import API_AGGREGATES, API_LEGACY, METRICS, PARTITION_OBJECT_NAME
-from usage_pipeline.errors import PageMalformed, RowCountMismatch, RowInvalid
-from usage_pipeline.rows import (
-    USAGE_COLUMNS,
-    NormalizedPage,
-    Row,
-    make_page_normalizer,
-    row_tail,
-    window_periods,
+from usage_pipeline import layout, parquet_sql
+from usage_pipeline.constants import (
+    API_AGGREGATES,
+    API_LEGACY,
+    METRICS,
+    PARTITION_CONTENT_TYPE,
+    PARTITION_OBJECT_NAME,
 )
+from usage_pipeline.errors import PageMalformed, RowCountMismatch, RowInvalid
+from usage_pipeline.rows import make_page_normalizer, parse_row_date, row_tail, window_periods
 from usage_pipeline.state import Staged
 
-NDJSON_CONTENT_TYPE: Final = "application/x-ndjson"
-PREFETCH_PAGES: Final = 2
 # Where each API puts a page's rows, and the status a stored (complete) page carries.
 _ROWS_FIELD: Final = {API_AGGREGATES: "entities", API_LEGACY: "results"}
 _COMPLETE_STATUS: Final = {API_AGGREGATES: "Succeeded", API_LEGACY: "Complete"}
 _GZIP_MAGIC: Final = b"\x1f\x8b"
-# orjson writes compact JSON and our rows are flat objects that all start with the same key.
-# Inside a JSON string every `"` is escaped (`\"`), so this byte sequence, with its bare quotes,
-# can only be the boundary between two rows of a dumped array. That makes one
-# `orjson.dumps(usage)` per partition chunk, plus bytes replaces, into NDJSON lines without a
-# Python call per row (see ndjson_lines).
-_FIRST_KEY: Final = b'{"' + USAGE_COLUMNS[0].encode() + b'":'
-_ROW_BOUNDARY: Final = b"}," + _FIRST_KEY
-_row_requests: Final = operator.itemgetter("requests")
-_row_status429: Final = operator.itemgetter("status429")
+# Raw pages are fetched from S3 by this many threads at once (each holds one page in memory).
+DOWNLOAD_WORKERS: Final = 8
+# DuckDB's share of the Lambda's memory (the rest: Python, boto3, S3 transfers); it spills to the
+# work directory past it. Outside Lambda (tests, benchmark, local run) a fixed limit.
+DUCKDB_MEMORY_SHARE: Final = 0.5
+LOCAL_DUCKDB_MEMORY_MB: Final = 1024
+_LAMBDA_MEMORY_ENV: Final = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
+STAGED_ROWS_NAME: Final = "rows.parquet"
 
 
-class PartitionSink(Protocol):
-    """Where the core writes NDJSON: ``write(day, chunk)`` appends bytes to that day's partition."""
-
-    def write(self, day: str, chunk: bytes) -> None: ...
-
-
-@dataclass
+@dataclass(frozen=True)
 class PartitionTally:
-    """What was written to one partition: rows, bytes and the sha256 of those bytes."""
+    """What was written to one partition: rows, and the bytes and sha256 of its Parquet file."""
 
-    rows: int = 0
-    size: int = 0
-    digest: hashlib._Hash = field(default_factory=hashlib.sha256)
-
-    @property
-    def sha256(self) -> str:
-        return self.digest.hexdigest()
+    rows: int
+    size: int
+    sha256: str
 
 
 @dataclass
@@ -86,52 +78,32 @@ class TransformResult:
     status429: int = 0
 
 
-class PartitionFiles:
-    """A sink writing each partition to `<root>/granularity=<g>/grouping=<t>/date=<d>/usage.json`.
+@dataclass
+class _DayRows:
+    """The staged rows of one period: the date texts they were sent with, and their totals."""
 
-    Files stay open until :meth:`close`: a run has at most a year of Day partitions (366), well
-    under Lambda's 1024 file descriptors, and reopening per page would cost a syscall per chunk.
-    """
+    texts: list[str] = field(default_factory=list)
+    rows: int = 0
+    requests: int = 0
+    status429: int = 0
 
-    def __init__(self, root: Path, granularity: str, grouping: str) -> None:
-        self.root = root
-        self.granularity = granularity
-        self.grouping = grouping
-        self._files: dict[str, IO[bytes]] = {}
 
-    def path(self, day: str) -> Path:
-        part = layout.partition(self.granularity, self.grouping, day)
-        return self.root / part.path / PARTITION_OBJECT_NAME
+@dataclass(frozen=True, order=True)
+class _BadRow:
+    """A refused row: (page number, row index in the page) and why."""
 
-    def write(self, day: str, chunk: bytes) -> None:
-        handle = self._files.get(day)
-        if handle is None:
-            path = self.path(day)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = self._files[day] = path.open("wb", buffering=1 << 16)
-        handle.write(chunk)
+    position: tuple[int, int]
+    message: str
 
-    def days(self) -> list[str]:
-        return sorted(self._files)
 
-    def close(self) -> None:
-        for handle in self._files.values():
-            handle.close()
-
-    def __enter__(self) -> PartitionFiles:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
+def partition_path(root: Path, granularity: str, grouping: str, day: str) -> Path:
+    """`<root>/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`."""
+    return root / layout.partition(granularity, grouping, day).path / PARTITION_OBJECT_NAME
 
 
 def transform_pages(
-    pages: Iterable[bytes],
+    pages: Sequence[Path],
+    out_dir: Path,
     *,
     api: str,
     granularity: str,
@@ -140,36 +112,196 @@ def transform_pages(
     end: date,
     run_id: str,
     landed_at: str,
-    sink: PartitionSink,
+    work_dir: Path,
+    memory_limit_mb: int | None = None,
 ) -> TransformResult:
-    """Normalize every row of every page (gzip or plain JSON bytes) into NDJSON chunks on ``sink``.
+    """Check every row of ``pages`` and write each partition's file.
 
-    Every period of [start, end) gets a partition, even with no rows, so that landing it replaces
-    whatever an earlier run left there. Pages are consumed one at a time.
+    ``pages[n-1]`` is page n, named for it (``write_page``, ``page_files``).
+
+    Every period of [start, end) gets a partition file under ``out_dir``, even with no rows, so
+    that landing it replaces whatever an earlier run left there. Nothing is written under
+    ``out_dir`` unless every page and every row passed. ``work_dir`` holds DuckDB's staged rows
+    and spill files.
     """
-    normalize = make_page_normalizer(api, granularity=granularity, window=(start, end))
-    tails = RowTails(api, run_id, landed_at, granularity, grouping)
-    result = TransformResult(partitions={})
-    for period in window_periods(start, end, granularity):
-        day = period.isoformat()
-        result.partitions[day] = PartitionTally()
-        sink.write(day, b"")
-    rows_field = _ROWS_FIELD[api]
-    # The loop allocates ~2 dicts per row and no reference cycles; with the collector on, its
-    # generation-0 passes re-scan the live page again and again for nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for number, page in enumerate(pages, start=1):
-            text = _inflated(page, number)
-            raw_rows = _page_rows(text, number, rows_field, _COMPLETE_STATUS[api])
-            normalized = _normalize_page(raw_rows, normalize, number)
-            _write_page(normalized, tails, result, sink)
-            result.pages = number
-    finally:
-        if collecting:
-            gc.enable()
+    for number, path in enumerate(pages, start=1):
+        if page_number(path) != number:
+            raise ValueError(f"pages: {path.name!r} is not page {number} (page-{number:05d}.json)")
+    window = (start, end)
+    staged = work_dir / STAGED_ROWS_NAME
+    limit = memory_limit_mb or duckdb_memory_limit_mb()
+    with closing(parquet_sql.connect(work_dir / "spill", limit)) as db:
+        _stage_rows(db, pages, staged, api=api, granularity=granularity, window=window)
+        _check_pages(db, staged, pages, api)
+        days, bad_date = _rows_by_day(db, staged, granularity, window)
+        _check_rows(db, staged, pages, bad_date, api=api, granularity=granularity, window=window)
+        result = TransformResult(partitions={}, pages=len(pages))
+        for period in window_periods(start, end, granularity):
+            day = period.isoformat()
+            day_rows = days.get(day, _DayRows())
+            target = partition_path(out_dir, granularity, grouping, day)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            run_columns = row_tail(api, run_id, landed_at, granularity, grouping, day)
+            db.execute(
+                parquet_sql.partition_sql(
+                    staged, target, date_texts=day_rows.texts, run_columns=run_columns
+                )
+            )
+            result.partitions[day] = _tally(target, day_rows.rows)
+            result.rows += day_rows.rows
+            result.requests += day_rows.requests
+            result.status429 += day_rows.status429
+    staged.unlink()
     return result
+
+
+def duckdb_memory_limit_mb() -> int:
+    """DuckDB's memory limit: a share of the Lambda's memory, or a fixed limit outside Lambda."""
+    lambda_memory = os.environ.get(_LAMBDA_MEMORY_ENV)
+    if lambda_memory and lambda_memory.isdigit():
+        return int(int(lambda_memory) * DUCKDB_MEMORY_SHARE)
+    return LOCAL_DUCKDB_MEMORY_MB
+
+
+def _stage_rows(
+    db: duckdb.DuckDBPyConnection,
+    pages: Sequence[Path],
+    staged: Path,
+    *,
+    api: str,
+    granularity: str,
+    window: tuple[date, date],
+) -> None:
+    sql = parquet_sql.stage_rows_sql(
+        pages,
+        staged,
+        api=api,
+        rows_field=_ROWS_FIELD[api],
+        complete_status=_COMPLETE_STATUS[api],
+    )
+    try:
+        db.execute(sql)
+    except (duckdb.InvalidInputException, duckdb.IOException) as error:
+        # DuckDB could not read a page as the documented shape (not gzip or JSON, rows not an
+        # array of objects, an object field that is not an object): find it and say why.
+        for number, path in enumerate(pages, start=1):
+            _check_page_rows(path, number, api=api, granularity=granularity, window=window)
+        if isinstance(error, duckdb.IOException):
+            raise  # not a page the rules refuse: a real I/O failure
+        message = str(error).splitlines()[0]
+        for number, path in enumerate(pages, start=1):
+            message = message.replace(str(path), f"page {number}")
+        raise PageMalformed(f"raw pages: {message}") from None
+
+
+def _check_pages(
+    db: duckdb.DuckDBPyConnection, staged: Path, pages: Sequence[Path], api: str
+) -> None:
+    """PageMalformed for a page that is not complete; pages without rows are checked in Python."""
+    summary = db.execute(parquet_sql.page_summary_sql(staged)).fetchone()
+    incomplete, with_rows = summary if summary is not None else (None, [])
+    checked = set(range(1, len(pages) + 1)).difference(with_rows or [])
+    if incomplete is not None:
+        checked.add(int(incomplete))
+    for number in sorted(checked):
+        page_rows(pages[number - 1].read_bytes(), number, api)
+    if incomplete is not None:
+        raise PageMalformed(f"page {incomplete}: queryStatus is not {_COMPLETE_STATUS[api]!r}")
+
+
+def _check_rows(
+    db: duckdb.DuckDBPyConnection,
+    staged: Path,
+    pages: Sequence[Path],
+    bad_date: _BadRow | None,
+    *,
+    api: str,
+    granularity: str,
+    window: tuple[date, date],
+) -> None:
+    """RowInvalid for the first bad row in page order: a row DuckDB flagged, or a bad date.
+
+    A flagged row's page is read again by the row rules, which say what is wrong with it.
+    """
+    flagged = db.execute(parquet_sql.first_invalid_row_sql(staged)).fetchone()
+    if flagged is not None and (bad_date is None or tuple(flagged) <= bad_date.position):
+        number, index = int(flagged[0]), int(flagged[1])
+        _check_page_rows(pages[number - 1], number, api=api, granularity=granularity, window=window)
+        raise RowInvalid(f"page {number} row {index}: a value does not have its column's type")
+    if bad_date is not None:
+        page, row = bad_date.position
+        raise RowInvalid(f"page {page} row {row}: {bad_date.message}")
+
+
+def _check_page_rows(
+    path: Path, number: int, *, api: str, granularity: str, window: tuple[date, date]
+) -> None:
+    """Raise what the Python rules find wrong with page ``number``, naming the page."""
+    raw_rows = page_rows(path.read_bytes(), number, api)
+    normalize = make_page_normalizer(api, granularity=granularity, window=window)
+    try:
+        normalize(raw_rows)
+    except RowInvalid as error:
+        raise RowInvalid(f"page {number} {error}") from None
+
+
+def _rows_by_day(
+    db: duckdb.DuckDBPyConnection, staged: Path, granularity: str, window: tuple[date, date]
+) -> tuple[dict[str, _DayRows], _BadRow | None]:
+    """Totals per period, and the first row whose date the row rules refuse (each distinct date
+    text is checked once)."""
+    groups = db.execute(parquet_sql.rows_by_date_sql(staged)).fetchall()
+    days: dict[str, _DayRows] = {}
+    refused: list[_BadRow] = []
+    for text, rows, requests, status429, first in groups:
+        try:
+            day = _row_date(text, granularity, window)
+        except RowInvalid as error:
+            refused.append(_BadRow((first["page"], first["row"]), str(error)))
+            continue
+        day_rows = days.setdefault(day, _DayRows())
+        day_rows.texts.append(text)
+        day_rows.rows += int(rows)
+        day_rows.requests += int(requests)
+        day_rows.status429 += int(status429)
+    return days, min(refused, default=None)
+
+
+def _row_date(text: str | None, granularity: str, window: tuple[date, date]) -> str:
+    """A row's date as sent (JSON text, None when absent) -> `YYYY-MM-DD`, by the rows rules."""
+    value = None if text is None else orjson.loads(text)
+    if type(value) is not str:
+        raise RowInvalid(f"field 'date': {value!r} is not a date string")
+    return parse_row_date(value, granularity, window)
+
+
+def _tally(path: Path, rows: int) -> PartitionTally:
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+    return PartitionTally(rows=rows, size=path.stat().st_size, sha256=digest.hexdigest())
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+def page_rows(page: bytes, number: int, api: str) -> list[Any]:
+    """The rows of one raw page (gzip or plain JSON); PageMalformed if it is not the shape."""
+    text = _inflated(page, number)
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise PageMalformed(f"page {number}: not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise PageMalformed(f"page {number}: not a JSON object")
+    complete_status = _COMPLETE_STATUS[api]
+    status = document.get("queryStatus", complete_status)
+    if status != complete_status:
+        raise PageMalformed(f"page {number}: queryStatus {status!r}, expected {complete_status!r}")
+    rows_field = _ROWS_FIELD[api]
+    rows = document.get(rows_field, [])
+    if not isinstance(rows, list):
+        raise PageMalformed(f"page {number}: {rows_field!r} is not an array")
+    return rows
 
 
 def _inflated(page: bytes, number: int) -> bytes:
@@ -182,95 +314,29 @@ def _inflated(page: bytes, number: int) -> bytes:
         raise PageMalformed(f"page {number}: not valid gzip: {error}") from None
 
 
-def _page_rows(text: bytes, number: int, rows_field: str, complete_status: str) -> list[Any]:
-    """The rows of one page's JSON; PageMalformed if it is not JSON or not the documented shape."""
-    try:
-        document = orjson.loads(text)
-    except orjson.JSONDecodeError as error:
-        raise PageMalformed(f"page {number}: not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise PageMalformed(f"page {number}: not a JSON object")
-    status = document.get("queryStatus", complete_status)
-    if status != complete_status:
-        raise PageMalformed(f"page {number}: queryStatus {status!r}, expected {complete_status!r}")
-    rows = document.get(rows_field, [])
-    if not isinstance(rows, list):
-        raise PageMalformed(f"page {number}: {rows_field!r} is not an array")
-    return rows
+def write_page(directory: Path, number: int, page: bytes) -> Path:
+    """Store a raw page's exact bytes as `page-NNNNN.json.gz` (`.json` when it is not gzip).
 
-
-def _normalize_page(
-    raw_rows: list[Any], normalize: Callable[[list[Any]], NormalizedPage], number: int
-) -> NormalizedPage:
-    try:
-        return normalize(raw_rows)
-    except RowInvalid as error:
-        raise RowInvalid(f"page {number} {error}") from None
-
-
-class RowTails:
-    """The serialized row tails (api ... date) of a run, one per date, made once."""
-
-    def __init__(self, api: str, run_id: str, landed_at: str, granularity: str, grouping: str):
-        self._parts = (api, run_id, landed_at, granularity, grouping)
-        self._tails: dict[str, tuple[bytes, bytes]] = {}
-
-    def __getitem__(self, day: str) -> tuple[bytes, bytes]:
-        """(what goes between two rows, what ends the last row) for rows of ``day``."""
-        tail = self._tails.get(day)
-        if tail is None:
-            text = orjson.dumps(row_tail(*self._parts, day))[1:-1]  # `"api":...,"date":"..."`
-            tail = self._tails[day] = (b"," + text + b"}\n" + _FIRST_KEY, b"," + text + b"}\n")
-        return tail
-
-
-def ndjson_lines(usage: list[Row], tail: tuple[bytes, bytes]) -> bytes:
-    """NDJSON lines of rows sharing a date: each usage dict completed with the date's tail.
-
-    `[{u1},{u2}]` -> `{u1,tail}\n{u2,tail}\n`: the array brackets go, and every row boundary
-    (unambiguous, see _ROW_BOUNDARY) and the last row's end get the tail and a newline.
+    DuckDB decompresses by the file name, so the name says what the bytes are.
     """
-    if not usage:
-        return b""
-    between, last = tail
-    return orjson.dumps(usage)[1:-2].replace(_ROW_BOUNDARY, between) + last
+    suffix = ".json.gz" if page[:2] == _GZIP_MAGIC else ".json"
+    path = directory / f"page-{number:05d}{suffix}"
+    path.write_bytes(page)
+    return path
 
 
-def _write_page(
-    page: NormalizedPage, tails: RowTails, result: TransformResult, sink: PartitionSink
-) -> None:
-    """Append a page's rows to their partitions, one chunk per partition."""
-    usage, days = page
-    if not usage:
-        return
-    first_day = days[0]
-    if days.count(first_day) == len(days):
-        # Pages usually hold one date (results come ordered by date): no per-row grouping.
-        by_day = {first_day: usage}
-    else:
-        by_day = {}
-        for day, row in zip(days, usage, strict=True):
-            day_rows = by_day.get(day)
-            if day_rows is None:
-                by_day[day] = [row]
-            else:
-                day_rows.append(row)
-    for day, day_rows in by_day.items():
-        _append(day, ndjson_lines(day_rows, tails[day]), len(day_rows), result, sink)
-    result.rows += len(usage)
-    # Absent metrics are None: filter(None, ...) drops them (and zeros, which add nothing).
-    result.requests += sum(filter(None, map(_row_requests, usage)))
-    result.status429 += sum(filter(None, map(_row_status429, usage)))
+def page_number(path: Path) -> int | None:
+    """The number a page file is named for (`page-00001.json.gz` -> 1), None if it is not one."""
+    match = re.search(parquet_sql.PAGE_FILE_PATTERN, path.name)
+    return int(match[1]) if match else None
 
 
-def _append(
-    day: str, chunk: bytes, rows: int, result: TransformResult, sink: PartitionSink
-) -> None:
-    tally = result.partitions[day]
-    tally.rows += rows
-    tally.size += len(chunk)
-    tally.digest.update(chunk)
-    sink.write(day, chunk)
+def page_files(directory: Path) -> list[Path]:
+    """The page files `page-NNNNN.json[.gz]` of a directory, in page order."""
+    return sorted(
+        (path for path in directory.iterdir() if page_number(path) is not None),
+        key=lambda path: page_number(path) or 0,
+    )
 
 
 # --- S3 wiring ---------------------------------------------------------------------------------
@@ -293,26 +359,31 @@ def transform_run(
     """
     granularity = str(query["granularity"])
     grouping = str(query["grouping"])
-    with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="transform-") as work_dir:
-        with PartitionFiles(Path(work_dir), granularity, grouping) as files:
-            result = transform_pages(
-                prefetched(_read_raw_pages(s3_client, bucket, run_id, int(raw["pages"]))),
-                api=str(query["api"]),
-                granularity=granularity,
-                grouping=grouping,
-                start=date.fromisoformat(query["start"]),
-                end=date.fromisoformat(query["end"]),
-                run_id=run_id,
-                landed_at=landed_at,
-                sink=files,
-            )
+    with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="transform-") as work:
+        work_dir = Path(work)
+        pages_dir, out_dir = work_dir / "raw", work_dir / "partitions"
+        pages_dir.mkdir()
+        pages = download_pages(s3_client, bucket, run_id, int(raw["pages"]), pages_dir)
+        result = transform_pages(
+            pages,
+            out_dir,
+            api=str(query["api"]),
+            granularity=granularity,
+            grouping=grouping,
+            start=date.fromisoformat(query["start"]),
+            end=date.fromisoformat(query["end"]),
+            run_id=run_id,
+            landed_at=landed_at,
+            work_dir=work_dir,
+        )
         _check_rows_received(raw, result)
-        for day in files.days():
+        shutil.rmtree(pages_dir)  # the raw pages stay in S3; /tmp keeps only what is uploaded
+        for day in sorted(result.partitions):
             s3_client.upload_file(
-                str(files.path(day)),
+                str(partition_path(out_dir, granularity, grouping, day)),
                 bucket,
                 layout.staging_key(run_id, granularity, grouping, day),
-                ExtraArgs={"ContentType": NDJSON_CONTENT_TYPE},
+                ExtraArgs={"ContentType": PARTITION_CONTENT_TYPE},
             )
     index = staging_index(run_id, query, result)
     index_key = layout.staging_index_key(run_id)
@@ -322,56 +393,21 @@ def transform_run(
     return staged_member(run_id, query, result, index_key)
 
 
-def prefetched(pages: Iterable[bytes]) -> Iterator[bytes]:
-    """The pages, fetched by a background thread up to PREFETCH_PAGES ahead.
+def download_pages(
+    s3_client: Any, bucket: str, run_id: str, pages: int, directory: Path
+) -> list[Path]:
+    """Fetch the run's raw pages into ``directory``, exact bytes, a few at a time; in page order.
 
-    An S3 GET is mostly waiting on the network (the GIL is released), so fetching the next pages
-    overlaps with transforming the current one; the bounded queue keeps memory at a few pages.
-    Not used for local files: there the thread only contends for the GIL (measured slower).
+    An S3 GET is mostly waiting on the network, so DOWNLOAD_WORKERS threads overlap it; each
+    holds one page in memory until it is on disk.
     """
-    queue: Queue[tuple[bool, Any]] = Queue(maxsize=PREFETCH_PAGES)
-    stop = threading.Event()
 
-    def offer(item: tuple[bool, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.05)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for page in pages:
-                if not offer((True, page)):
-                    return
-        except BaseException as error:  # handed to the consumer, raised there
-            offer((False, error))
-            return
-        offer((False, None))
-
-    producer = threading.Thread(target=produce, name="transform-prefetch", daemon=True)
-    producer.start()
-    try:
-        while True:
-            is_page, value = queue.get()
-            if is_page:
-                yield value
-            elif value is None:
-                return
-            else:
-                raise value
-    finally:
-        stop.set()  # the consumer stopped early (an error): let the producer end
-        producer.join()
-
-
-def _read_raw_pages(s3_client: Any, bucket: str, run_id: str, pages: int) -> Iterator[bytes]:
-    """The run's raw pages in order, fetched lazily: one page in memory at a time."""
-    for number in range(1, pages + 1):
+    def fetch(number: int) -> Path:
         response = s3_client.get_object(Bucket=bucket, Key=layout.raw_page_key(run_id, number))
-        yield response["Body"].read()
+        return write_page(directory, number, response["Body"].read())
+
+    with ThreadPoolExecutor(max_workers=DOWNLOAD_WORKERS, thread_name_prefix="page") as pool:
+        return list(pool.map(fetch, range(1, pages + 1)))
 
 
 def _check_rows_received(raw: Mapping[str, Any], result: TransformResult) -> None:
@@ -429,9 +465,3 @@ def staged_member(
             for day, tally in sorted(result.partitions.items())
         },
     )
-
-
-def read_pages_from_directory(directory: Path) -> Iterator[bytes]:
-    """Raw page files `page-NNNNN.json.gz` of a directory in page order (local runs, benchmark)."""
-    for path in sorted(directory.glob("page-*.json*")):
-        yield path.read_bytes()

@@ -65,7 +65,7 @@ class LocalEngine:
     """DuckDB over the `usage/` objects of a bucket copy (`python -m local.run --keep DIR`)."""
 
     def __init__(self, data_dir: Path) -> None:
-        from local.athena_local import connect_table
+        from local.athena_local import open_table
 
         if not (data_dir / rc.USAGE_PREFIX).is_dir():
             raise ReportError(
@@ -74,8 +74,8 @@ class LocalEngine:
             )
         self.description = f"DuckDB over the bucket copy in {data_dir}"
         self._source = source_of(LOCAL_DATABASE, LOCAL_TABLE)
-        self._connection = connect_table(
-            database=LOCAL_DATABASE, table=LOCAL_TABLE, columns=table_columns(), data_dir=data_dir
+        self._connection = open_table(
+            data_dir, database=LOCAL_DATABASE, table=LOCAL_TABLE, columns=table_columns()
         )
 
     def run_all(self, requests: Sequence[tuple[ReportQuery, Values]]) -> list[QueryResult]:

@@ -60,11 +60,22 @@ def test_table_columns_are_the_contract_row_schema(table: dict[str, Any]) -> Non
     assert keys == [{"Name": n, "Type": "string"} for n in rc.PARTITION_COLUMNS]
 
 
-def test_table_reads_ndjson_under_usage(
+def test_table_reads_parquet_under_usage(
     table: dict[str, Any], template_json: dict[str, Any]
 ) -> None:
     descriptor = table["TableInput"]["StorageDescriptor"]
-    assert descriptor["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    assert descriptor["SerdeInfo"] == {
+        "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "Parameters": {"serialization.format": "1"},
+    }
+    assert descriptor["InputFormat"] == (
+        "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    )
+    assert descriptor["OutputFormat"] == (
+        "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+    )
+    params = table["TableInput"]["Parameters"]
+    assert (params["classification"], params["parquet.compression"]) == ("parquet", "ZSTD")
     bucket = _source_bucket(template_json)
     assert render(descriptor["Location"]) == f"s3://<{bucket}>/{rc.USAGE_PREFIX}"
     assert table["TableInput"]["TableType"] == "EXTERNAL_TABLE"

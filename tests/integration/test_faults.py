@@ -6,7 +6,6 @@ partition holds its complete old data or its complete new data, never a mix or a
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from typing import Any
@@ -25,11 +24,7 @@ WINDOW = {"interval": window(3, 0)}
 def _assert_partitions_whole(pipeline: LocalPipeline) -> None:
     """Every landed partition is exactly one run's complete rows for that partition."""
     truth = expected_rows(pipeline.simulator, WINDOW, utc_today())
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    for key in pipeline.keys("usage/"):
-        lines = pipeline.read_bytes(key).decode("utf-8").splitlines()
-        by_key[key] = [json.loads(line) for line in lines if line.strip()]
-    for key, rows in by_key.items():
+    for key, rows in pipeline.usage_rows_by_key().items():
         assert len({row["run_id"] for row in rows}) <= 1, f"{key} mixes runs"
         date = key.split("date=")[1].split("/")[0]
         expected_here = Counter({k: n for k, n in truth.items() if k[-1] == date})

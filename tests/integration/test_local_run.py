@@ -40,7 +40,7 @@ def test_a_run_prints_its_progress_outcome_and_the_top_429_clients(local_run: Lo
     assert len(table) == 1 + 2 + 10  # title, header, rule, ten clients
     assert f"source bucket copied to {tmp_path}" in out
     # AND the bucket was copied: three day partitions, each one object
-    partitions = sorted((tmp_path / "usage").rglob("usage.json"))
+    partitions = sorted((tmp_path / "usage").rglob("usage.parquet"))
     assert len(partitions) == 3
     assert len(list((tmp_path / "manifests").iterdir())) == 2
     # AND land published its metrics (CloudWatch embedded metric format) once per run

@@ -13,8 +13,9 @@ import orjson
 import pytest
 from moto import mock_aws
 
+from local.athena_local import parquet_rows
 from usage_pipeline import layout
-from usage_pipeline.constants import DEFAULT_GROUPING
+from usage_pipeline.constants import DEFAULT_GROUPING, PARTITION_CONTENT_TYPE
 from usage_pipeline.errors import RowCountMismatch
 from usage_pipeline.land import land_run
 from usage_pipeline.state import RunState, to_json
@@ -138,6 +139,14 @@ def _usage(s3: Any, prefix: str = "usage/") -> dict[str, bytes]:
     }
 
 
+def _rows(body: bytes, tmp_path: Path) -> list[dict[str, Any]]:
+    """The rows of a partition object (a Parquet file)."""
+    path = tmp_path / "read" / hashlib.sha256(body).hexdigest()
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(body)
+    return parquet_rows([path])
+
+
 def _versions(s3: Any) -> list[tuple[str, str, bool]]:
     listed = s3.list_object_versions(Bucket=BUCKET)
     entries = [(v["Key"], v["VersionId"], v["IsLatest"]) for v in listed.get("Versions", [])]
@@ -147,10 +156,11 @@ def _versions(s3: Any) -> list[tuple[str, str, bool]]:
 
 def test_land_replaces_partitions_and_removes_stale_objects(aws: Any, tmp_path: Path) -> None:
     s3, glue = aws
-    # GIVEN a partition already holding an old usage.json and a stale extra file
+    # GIVEN a partition already holding an old partition object and a stale extra file
     day = date(2026, 11, 20)
     prefix = layout.partition_prefix("Day", GROUPING, day)
-    s3.put_object(Bucket=BUCKET, Key=prefix + "usage.json", Body=b'{"old": 1}\n')
+    key = layout.partition_key("Day", GROUPING, day)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"old")
     s3.put_object(Bucket=BUCKET, Key=prefix + "query-result.json", Body=b'{"stale": 1}\n')
     state = _stage_run(
         s3, tmp_path, "run-a", _query(day, 2), [_entity(day, "c1", 5), _entity(day, "c2", 7)]
@@ -159,16 +169,17 @@ def test_land_replaces_partitions_and_removes_stale_objects(aws: Any, tmp_path: 
     # WHEN the run lands
     landed = _land(s3, glue, state)
 
-    # THEN each partition holds only this run's usage.json; the empty day is an empty object
+    # THEN each partition holds only this run's object; the empty day is an object of no rows
     usage = _usage(s3)
     assert sorted(usage) == [
         layout.partition_key("Day", GROUPING, day),
         layout.partition_key("Day", GROUPING, day + timedelta(days=1)),
     ]
-    lines = [orjson.loads(line) for line in usage[prefix + "usage.json"].splitlines()]
+    lines = _rows(usage[key], tmp_path)
     assert [row["oauth_client_id"] for row in lines] == ["c1", "c2"]
     assert {row["run_id"] for row in lines} == {"run-a"}
-    assert usage[layout.partition_key("Day", GROUPING, day + timedelta(days=1))] == b""
+    empty_day = usage[layout.partition_key("Day", GROUPING, day + timedelta(days=1))]
+    assert _rows(empty_day, tmp_path) == []
     assert landed == {
         "manifestKey": "manifests/run=run-a.json",
         "partitions": 2,
@@ -217,7 +228,7 @@ def test_manifest_records_asked_received_and_landed(aws: Any, tmp_path: Path) ->
     assert manifest["landedAt"] == "2026-11-22T01:41:30Z"
     head = s3.head_object(Bucket=BUCKET, Key=key)
     assert head["Metadata"]["run-id"] == "run-m"
-    assert head["ContentType"] == "application/x-ndjson"
+    assert head["ContentType"] == PARTITION_CONTENT_TYPE
 
 
 def test_landing_twice_changes_nothing(aws: Any, tmp_path: Path) -> None:
@@ -257,7 +268,7 @@ def test_overlapping_runs_leave_one_copy_per_partition(aws: Any, tmp_path: Path)
     landed_b = _land(s3, glue, run_b)
 
     # THEN every partition holds its rows once, the shared day from the later run
-    rows = [orjson.loads(line) for body in _usage(s3).values() for line in body.splitlines()]
+    rows = [row for body in _usage(s3).values() for row in _rows(body, tmp_path)]
     assert sorted((row["date"], row["run_id"]) for row in rows) == [
         ("2026-11-20", "run-a"),
         ("2026-11-21", "run-b"),

@@ -31,9 +31,9 @@ def test_staging_and_partition_keys() -> None:
     # THEN granularity is lower-cased and the layout is the contract's
     assert layout.staging_prefix(RUN_ID) == f"staging/run={RUN_ID}/"
     assert staging == (
-        f"staging/run={RUN_ID}/granularity=day/grouping={GROUPING}/date=2026-11-20/usage.json"
+        f"staging/run={RUN_ID}/granularity=day/grouping={GROUPING}/date=2026-11-20/usage.parquet"
     )
-    assert usage == f"usage/granularity=day/grouping={GROUPING}/date=2026-11-20/usage.json"
+    assert usage == f"usage/granularity=day/grouping={GROUPING}/date=2026-11-20/usage.parquet"
     assert layout.partition_prefix("Month", "total", "2026-10-01") == (
         "usage/granularity=month/grouping=total/date=2026-10-01/"
     )

@@ -196,6 +196,7 @@ def test_mixed_empty_and_set_dimension_in_one_page() -> None:
         ("status429", True, r"row 0: field 'status429': True is not a non-negative integer"),
         ("requests", 2.5, r"row 0: field 'requests': 2.5 is not a non-negative integer"),
         ("requests", "4", r"row 0: field 'requests': '4' is not a non-negative integer"),
+        ("requests", 2**63, r"row 0: field 'requests': 9223372036854775808 is not a non-negative"),
         ("clientName", 7, r"row 0: field 'clientName': 7 is not a string"),
         ("date", "2021-13-01", r"field 'date': '2021-13-01' is not a date"),
         ("date", "2021-01-12T05:00:00Z", r"field 'date': '2021-01-12T05:00:00Z' is not a date"),

@@ -1,58 +1,41 @@
-"""transform: raw pages -> partitioned NDJSON, streamed page by page, staged in S3."""
+"""transform: raw pages -> every row checked -> one zstd Parquet file a partition, staged in S3."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
+import duckdb
 import orjson
 import pytest
 from moto import mock_aws
 
+from local.athena_local import parquet_rows
 from usage_pipeline import layout
+from usage_pipeline.constants import PARTITION_CONTENT_TYPE, ROW_COUNT_COLUMNS
 from usage_pipeline.errors import PageMalformed, RowCountMismatch, RowInvalid
-from usage_pipeline.rows import (
-    OUTPUT_COLUMNS,
-    USAGE_COLUMNS,
-    make_rows_normalizer,
-    window_periods,
-)
+from usage_pipeline.rows import OUTPUT_COLUMNS, make_rows_normalizer, window_periods
 from usage_pipeline.state import to_json
 from usage_pipeline.transform import (
-    PREFETCH_PAGES,
-    RowTails,
     TransformResult,
-    ndjson_lines,
-    prefetched,
+    download_pages,
+    duckdb_memory_limit_mb,
+    page_files,
+    partition_path,
     transform_pages,
     transform_run,
+    write_page,
 )
 
 BUCKET = "source-bucket"
 RUN_ID = "20261122T014000Z-3fa2b1c0"
 LANDED_AT = "2026-11-22T01:41:07Z"
 GROUPING = "httpmethod_oauthclientid_templateuri"
-
-
-class MemorySink:
-    """Partition chunks in memory, with the order of writes."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, bytearray] = {}
-        self.events: list[str] = []
-
-    def write(self, day: str, chunk: bytes) -> None:
-        self.data.setdefault(day, bytearray()).extend(chunk)
-        self.events.append(f"write {day}")
-
-    def rows(self, day: str) -> list[dict[str, Any]]:
-        return [orjson.loads(line) for line in bytes(self.data[day]).splitlines()]
 
 
 def _query(api: str, granularity: str, start: date, end: date) -> dict[str, Any]:
@@ -102,22 +85,33 @@ def _raw_row(api: str, day: date, index: int) -> dict[str, Any]:
     }
 
 
+def _page(api: str, rows: list[Any], *, status: str | None = None) -> bytes:
+    field, complete = ("results", "Complete") if api == "legacy" else ("entities", "Succeeded")
+    return orjson.dumps({"queryStatus": status or complete, field: rows})
+
+
 def _pages(
     api: str, days: list[date], rows_per_day: int, page_size: int
 ) -> tuple[list[bytes], list[dict[str, Any]]]:
     """Gzip pages of the API's shape holding rows_per_day rows for each day, and the raw rows."""
     raw_rows = [_raw_row(api, day, i) for day in days for i in range(rows_per_day)]
-    field, status = ("results", "Complete") if api == "legacy" else ("entities", "Succeeded")
     pages = [
-        gzip.compress(orjson.dumps({"queryStatus": status, field: raw_rows[i : i + page_size]}))
+        gzip.compress(_page(api, raw_rows[i : i + page_size]))
         for i in range(0, len(raw_rows), page_size)
     ]
     return pages, raw_rows
 
 
-def _run_core(pages: Any, query: dict[str, Any], sink: MemorySink) -> TransformResult:
-    return transform_pages(
-        pages,
+def _run_core(
+    pages: list[bytes], query: dict[str, Any], tmp_path: Path
+) -> tuple[TransformResult, Path]:
+    pages_dir, out_dir, work_dir = tmp_path / "pages", tmp_path / "out", tmp_path / "work"
+    for directory in (pages_dir, work_dir):
+        directory.mkdir(exist_ok=True)
+    paths = [write_page(pages_dir, number, page) for number, page in enumerate(pages, start=1)]
+    result = transform_pages(
+        paths,
+        out_dir,
         api=query["api"],
         granularity=query["granularity"],
         grouping=GROUPING,
@@ -125,8 +119,16 @@ def _run_core(pages: Any, query: dict[str, Any], sink: MemorySink) -> TransformR
         end=date.fromisoformat(query["end"]),
         run_id=RUN_ID,
         landed_at=LANDED_AT,
-        sink=sink,
+        work_dir=work_dir,
     )
+    return result, out_dir
+
+
+def _one_day_core(api: str, rows: list[Any], tmp_path: Path) -> list[dict[str, Any]]:
+    """Transform one page of `rows` dated 2026-11-01 (a Day window of one day); return the rows."""
+    query = _query(api, "Day", date(2026, 11, 1), date(2026, 11, 2))
+    _, out_dir = _run_core([_page(api, rows)], query, tmp_path)
+    return parquet_rows([partition_path(out_dir, "Day", GROUPING, "2026-11-01")])
 
 
 @pytest.mark.parametrize(
@@ -139,156 +141,328 @@ def _run_core(pages: Any, query: dict[str, Any], sink: MemorySink) -> TransformR
     ],
 )
 def test_multi_page_results_land_in_their_partitions(
-    api: str, granularity: str, start: date, end: date, data_periods: list[int]
+    api: str, granularity: str, start: date, end: date, data_periods: list[int], tmp_path: Path
 ) -> None:
     # GIVEN a multi-page result whose pages straddle periods, some periods without rows
     periods = window_periods(start, end, granularity)
     days = [periods[i] for i in data_periods]
     pages, raw_rows = _pages(api, days, rows_per_day=7, page_size=5)
     query = _query(api, granularity, start, end)
-    sink = MemorySink()
 
     # WHEN the core transforms them
-    result = _run_core(pages, query, sink)
+    result, out_dir = _run_core(pages, query, tmp_path)
 
-    # THEN every period has a partition, rows sit under their date in API order,
-    # each line is the normalized row, and the counts add up
-    assert sorted(sink.data) == [p.isoformat() for p in periods]
+    # THEN every period has a partition file, rows sit under their date in API order, each row
+    # is the normalized row, and the counts and checksums are those of the files
+    files = sorted(out_dir.rglob("*"))
+    expected_files = [
+        partition_path(out_dir, granularity, GROUPING, p.isoformat()) for p in periods
+    ]
+    assert [f for f in files if f.is_file()] == sorted(expected_files)
     normalize = make_rows_normalizer(
         api, granularity=granularity, grouping=GROUPING, run_id=RUN_ID, landed_at=LANDED_AT
     )
     expected = normalize(raw_rows)
     for period in periods:
         day = period.isoformat()
-        assert sink.rows(day) == [row for row in expected if row["date"] == day]
-        assert result.partitions[day].rows == (7 if period in days else 0)
-        assert result.partitions[day].sha256 == hashlib.sha256(sink.data[day]).hexdigest()
-        assert result.partitions[day].size == len(sink.data[day])
+        path = partition_path(out_dir, granularity, GROUPING, day)
+        assert parquet_rows([path]) == [row for row in expected if row["date"] == day]
+        tally = result.partitions[day]
+        assert tally.rows == (7 if period in days else 0)
+        assert tally.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert tally.size == path.stat().st_size
     assert (result.pages, result.rows) == (len(pages), len(raw_rows))
     assert result.requests == sum(row["requests"] for row in expected)
     assert result.status429 == sum(row["status429"] for row in expected)
 
 
-def test_pages_are_consumed_one_at_a_time() -> None:
-    # GIVEN three pages served by a generator that logs when each is read
-    pages, _ = _pages("legacy", [date(2026, 11, 1), date(2026, 11, 2)], 6, page_size=4)
-    sink = MemorySink()
-
-    def served() -> Iterator[bytes]:
-        for number, page in enumerate(pages, start=1):
-            sink.events.append(f"read {number}")
-            yield page
+def test_partition_files_are_zstd_parquet_with_the_table_types(tmp_path: Path) -> None:
+    # GIVEN a Day window of two days, rows on the first only
+    pages, _ = _pages("aggregates", [date(2026, 11, 1)], rows_per_day=3, page_size=2)
+    query = _query("aggregates", "Day", date(2026, 11, 1), date(2026, 11, 3))
 
     # WHEN transformed
-    _run_core(served(), _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 3)), sink)
+    _, out_dir = _run_core(pages, query, tmp_path)
 
-    # THEN each page's rows are written before the next page is read
-    reads = [event for event in sink.events if event.startswith("read")]
-    assert reads == ["read 1", "read 2", "read 3"]
-    for number in (1, 2):
-        after = sink.events[sink.events.index(f"read {number}") + 1]
-        assert after.startswith("write"), sink.events
-
-
-def test_prefetch_reads_a_bounded_number_of_pages_ahead() -> None:
-    # GIVEN ten pages served by a generator that counts reads
-    reads: list[int] = []
-
-    def served() -> Iterator[bytes]:
-        for number in range(1, 11):
-            reads.append(number)
-            yield str(number).encode()
-
-    # WHEN the consumer takes them slowly
-    seen = []
-    for page in prefetched(served()):
-        time.sleep(0.002)
-        seen.append((int(page), len(reads)))
-
-    # THEN all arrive in order and the producer never ran more than the queue + 2 pages ahead
-    assert [number for number, _ in seen] == list(range(1, 11))
-    assert all(read <= number + PREFETCH_PAGES + 2 for number, read in seen)
+    # THEN both files have every column of the schema, in order, typed (counts int64, the rest
+    # UTF-8 strings), zstd-compressed; the empty day is a file of zero rows with that schema
+    for day, rows in (("2026-11-01", 3), ("2026-11-02", 0)):
+        path = str(partition_path(out_dir, "Day", GROUPING, day))
+        schema = duckdb.sql(
+            "SELECT name, type, converted_type FROM parquet_schema($p) WHERE num_children IS NULL",
+            params={"p": path},
+        ).fetchall()
+        assert [name for name, _, _ in schema] == list(OUTPUT_COLUMNS)
+        for name, physical, annotation in schema:
+            expected = ("INT64", "INT_64") if name in ROW_COUNT_COLUMNS else ("BYTE_ARRAY", "UTF8")
+            assert (physical, annotation) == expected, name
+        count = duckdb.sql("SELECT count(*) FROM read_parquet($p)", params={"p": path}).fetchall()
+        assert count == [(rows,)]
+    codecs = duckdb.sql(
+        "SELECT DISTINCT compression FROM parquet_metadata($p)",
+        params={"p": str(partition_path(out_dir, "Day", GROUPING, "2026-11-01"))},
+    ).fetchall()
+    assert codecs == [("ZSTD",)]
 
 
-def test_prefetch_hands_the_producer_error_to_the_consumer() -> None:
-    # GIVEN a page source that fails on its second page
-    def served() -> Iterator[bytes]:
-        yield b"1"
-        raise PageMalformed("page 2: gone")
+def test_rows_describe_themselves(tmp_path: Path) -> None:
+    # GIVEN one aggregates row
+    entity = _raw_row("aggregates", date(2026, 11, 1), 3)
 
-    # WHEN / THEN the consumer gets the first page, then the error
-    pages = prefetched(served())
-    assert next(pages) == b"1"
-    with pytest.raises(PageMalformed, match="page 2: gone"):
-        next(pages)
+    # WHEN transformed
+    [row] = _one_day_core("aggregates", [entity], tmp_path)
+
+    # THEN the file says what the row means without its path: API, run, time, partition
+    assert {column: row[column] for column in ("api", "run_id", "landed_at")} == {
+        "api": "aggregates",
+        "run_id": RUN_ID,
+        "landed_at": LANDED_AT,
+    }
+    assert (row["granularity"], row["grouping"], row["date"]) == ("day", GROUPING, "2026-11-01")
+    assert row["oauth_client_id"] == "client-3"
+    assert row["requests"] == entity["requestCount"]
+
+
+def test_names_survive_exactly(tmp_path: Path) -> None:
+    # GIVEN names with quotes, backslashes, control characters, non-ASCII and what looks like
+    # JSON, one sent with \\u escapes, and legacy's "" for a dimension not grouped
+    names = ['},{"oauth_client_id":"x', "line\nbreak\ttab\x01", 'a"b\\', "日本語, ok", "\u2028"]
+    base = _raw_row("legacy", date(2026, 11, 1), 0)
+    rows = [base | {"clientName": name, "userId": ""} for name in names]
+    escaped = orjson.dumps(base).replace(b'"Cl\xc3\xafent', b'"\\u0043l\\u00efent\\/')
+
+    # WHEN transformed (the escaped row as its own page)
+    query = _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 2))
+    page = _page("legacy", rows)
+    second = b'{"queryStatus":"Complete","results":[' + escaped + b"]}"
+    _, out_dir = _run_core([page, second], query, tmp_path)
+    landed = parquet_rows([partition_path(out_dir, "Day", GROUPING, "2026-11-01")])
+
+    # THEN every name is the exact text, "" is null, and \\u escapes are decoded
+    assert [row["oauth_client_name"] for row in landed] == [*names, 'Clïent/ "0", ltd']
+    assert {row["user_id"] for row in landed} == {None}
+
+
+def test_integral_float_counts_become_integers(tmp_path: Path) -> None:
+    # GIVEN a count sent as 4.0
+    row = _raw_row("legacy", date(2026, 11, 1), 0) | {"requests": 4.0}
+
+    # WHEN / THEN it lands as the integer 4
+    [landed] = _one_day_core("legacy", [row], tmp_path)
+    assert landed["requests"] == 4
+    assert type(landed["requests"]) is int
+
+
+def test_absent_dimensions_and_metrics_are_null(tmp_path: Path) -> None:
+    # GIVEN an aggregates entity grouped by TemplateUri only, asked only Status429
+    entity = {"date": "2026-11-01", "templateUri": "api/v2/users", "status429": 3}
+
+    # WHEN / THEN every other column is null
+    [row] = _one_day_core("aggregates", [entity], tmp_path)
+    assert (row["template_uri"], row["status429"]) == ("api/v2/users", 3)
+    for column in ("oauth_client_id", "user_id", "platform", "requests", "status200", "status500"):
+        assert row[column] is None
+
+
+# --- every rule of a row, through the whole transform ------------------------------------------
+
+GOOD = {
+    "clientId": "c-1",
+    "clientName": "Client",
+    "organizationId": "",
+    "userId": "",
+    "templateUri": "api/v2/users",
+    "httpMethod": "GET",
+    "status200": 3,
+    "status300": 0,
+    "status400": 1,
+    "status429": 1,
+    "status500": 0,
+    "requests": 4,
+    "date": "2026-11-01T00:00:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"status200": -1}, r"field 'status200': -1 is not a non-negative integer"),
+        ({"status429": True}, r"field 'status429': True is not a non-negative integer"),
+        ({"requests": 2.5}, r"field 'requests': 2.5 is not a non-negative integer"),
+        ({"requests": "4"}, r"field 'requests': '4' is not a non-negative integer"),
+        ({"requests": 2**63}, r"field 'requests': 9223372036854775808 is not a non-negative"),
+        ({"status500": [1]}, r"field 'status500': \[1\] is not a non-negative integer"),
+        ({"clientName": 7}, r"field 'clientName': 7 is not a string"),
+        ({"templateUri": {"a": 1}}, r"field 'templateUri': \{'a': 1\} is not a string"),
+        ({"httpMethod": False}, r"field 'httpMethod': False is not a string"),
+        ({"date": "2026-13-01"}, r"field 'date': '2026-13-01' is not a date"),
+        ({"date": "2026-11-01T05:00:00Z"}, r"field 'date': '2026-11-01T05:00:00Z' is not a date"),
+        ({"date": 20261101}, r"field 'date': 20261101 is not a date string"),
+        ({"date": None}, r"field 'date': None is not a date string"),
+        ({"date": "2026-11-02"}, r"field 'date': '2026-11-02' is outside the query window"),
+    ],
+)
+def test_invalid_row_names_page_row_field_and_value(
+    changes: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    # GIVEN a good first page and a second page whose row 1 has one bad value
+    query = _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 2))
+    pages = [gzip.compress(_page("legacy", [GOOD])), _page("legacy", [GOOD, GOOD | changes])]
+
+    # WHEN / THEN the transform refuses it, naming page 2, row 1, the field and the value
+    with pytest.raises(RowInvalid, match=rf"^page 2 row 1: {message}"):
+        _run_core(pages, query, tmp_path)
+    # AND writes no partition
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (None, r"page 1 row 1: None is not a JSON object"),
+        ([1, 2], r"page 1 row 1: \[1, 2\] is not a JSON object"),
+        ("row", r"page 1 row 1: 'row' is not a JSON object"),
+    ],
+)
+def test_a_row_that_is_not_an_object_is_refused(row: Any, message: str, tmp_path: Path) -> None:
+    query = _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 2))
+    with pytest.raises(RowInvalid, match=message):
+        _run_core([_page("legacy", [GOOD, row])], query, tmp_path)
+
+
+def test_aggregates_objects_must_be_objects(tmp_path: Path) -> None:
+    # GIVEN an entity whose oauthClient is a string
+    entity = _raw_row("aggregates", date(2026, 11, 1), 0) | {"oauthClient": "c-1"}
+
+    # WHEN / THEN it is refused by name
+    with pytest.raises(RowInvalid, match=r"page 1 row 0: field 'oauthClient': 'c-1' is not a"):
+        _one_day_core("aggregates", [entity], tmp_path)
+
+
+def test_the_first_bad_row_in_page_order_is_named(tmp_path: Path) -> None:
+    # GIVEN bad rows on pages 3 and 2 (a bad date on page 2, a bad count on page 3)
+    query = _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 2))
+    pages = [
+        _page("legacy", [GOOD] * 3),
+        _page("legacy", [GOOD, GOOD, GOOD | {"date": "2026-11-03"}]),
+        _page("legacy", [GOOD | {"status300": -1}, GOOD]),
+    ]
+
+    # WHEN / THEN the bad date of page 2 row 2 is the one named
+    with pytest.raises(RowInvalid, match=r"^page 2 row 2: field 'date'"):
+        _run_core(pages, query, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, 1, 2**63 - 1, 2**63, -1, 4.0, 4.5, -0.0, 1e20, "4", "", True, None, [], {}],
+)
+@pytest.mark.parametrize("field", ["requests", "clientName"])
+def test_the_engine_and_the_python_rules_agree(field: str, value: Any, tmp_path: Path) -> None:
+    # GIVEN one row with one value in a count or a string field
+    row = GOOD | {field: value}
+    normalize = make_rows_normalizer(
+        "legacy", granularity="Day", grouping=GROUPING, run_id=RUN_ID, landed_at=LANDED_AT
+    )
+    try:
+        expected: list[dict[str, Any]] | None = normalize([row])
+    except RowInvalid:
+        expected = None
+
+    # WHEN the transform reads it
+    try:
+        landed: list[dict[str, Any]] | None = _one_day_core("legacy", [row], tmp_path)
+    except RowInvalid:
+        landed = None
+
+    # THEN it refuses what the row rules refuse, and lands what they accept, as they read it
+    assert landed == expected
+
+
+# --- pages ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("page", "message"),
     [
-        (b'{"queryStatus": "Complete", "results": [', "not valid"),
-        (gzip.compress(b"not json"), "not valid"),
-        (b"\x1f\x8b\x08garbage", "not valid"),
+        (b'{"queryStatus": "Complete", "results": [', "not valid JSON"),
+        (gzip.compress(b"not json"), "not valid JSON"),
+        (b"\x1f\x8b\x08garbage", "not valid gzip"),
+        (b"", "not valid JSON"),
         (b"[1, 2]", "not a JSON object"),
         (b'{"queryStatus": "Complete", "results": {}}', "'results' is not an array"),
+        (b'{"queryStatus": "Complete", "results": null}', "'results' is not an array"),
         (b'{"queryStatus": "Running"}', "queryStatus 'Running'"),
+        (_page("legacy", [GOOD], status="Running"), "queryStatus 'Running'"),
+        (b'{"results": [{"date": "2026-11-01", "date": "2026-11-01"}]}', "duplicate key"),
     ],
 )
-def test_malformed_page_is_refused_by_number(page: bytes, message: str) -> None:
+def test_malformed_page_is_refused_by_number(page: bytes, message: str, tmp_path: Path) -> None:
     # GIVEN a good first page and a malformed second one
-    good, _ = _pages("legacy", [date(2026, 11, 1)], 2, page_size=2)
+    query = _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 2))
 
-    # WHEN / THEN the error names page 2
-    with pytest.raises(PageMalformed, match=rf"page 2: .*{message}"):
-        _run_core(
-            [good[0], page],
-            _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 2)),
-            MemorySink(),
+    # WHEN / THEN the error names page 2 and nothing is written
+    with pytest.raises(PageMalformed, match=rf"page 2\b.*{message}"):
+        _run_core([_page("legacy", [GOOD]), page], query, tmp_path)
+    assert not (tmp_path / "out").exists()
+
+
+def test_pages_without_rows_are_fine(tmp_path: Path) -> None:
+    # GIVEN a result of one empty page (no traffic in the window), and one without a rows member
+    query = _query("aggregates", "Day", date(2026, 11, 1), date(2026, 11, 3))
+    pages = [_page("aggregates", []), b'{"queryStatus": "Succeeded"}']
+
+    # WHEN transformed
+    result, out_dir = _run_core(pages, query, tmp_path)
+
+    # THEN every period still gets a file, of zero rows (landing it clears older data)
+    assert {day: tally.rows for day, tally in result.partitions.items()} == {
+        "2026-11-01": 0,
+        "2026-11-02": 0,
+    }
+    for day in result.partitions:
+        assert parquet_rows([partition_path(out_dir, "Day", GROUPING, day)]) == []
+
+
+def test_no_pages_at_all_still_land_every_period(tmp_path: Path) -> None:
+    # GIVEN a run that stored no page
+    query = _query("legacy", "Week", date(2026, 11, 2), date(2026, 11, 16))
+
+    # WHEN transformed / THEN both weeks get a file of zero rows
+    result, out_dir = _run_core([], query, tmp_path)
+    assert {day: tally.rows for day, tally in result.partitions.items()} == {
+        "2026-11-02": 0,
+        "2026-11-09": 0,
+    }
+    assert parquet_rows(sorted(out_dir.rglob("*.parquet"))) == []
+
+
+def test_page_files_must_be_the_pages_in_order(tmp_path: Path) -> None:
+    # GIVEN pages 1 and 2 written, handed over in the wrong order
+    paths = [write_page(tmp_path, number, _page("legacy", [GOOD])) for number in (1, 2)]
+
+    # WHEN / THEN the core refuses the list (page numbers travel in the file names)
+    with pytest.raises(ValueError, match="is not page 1"):
+        transform_pages(
+            paths[::-1],
+            tmp_path / "out",
+            api="legacy",
+            granularity="Day",
+            grouping=GROUPING,
+            start=date(2026, 11, 1),
+            end=date(2026, 11, 2),
+            run_id=RUN_ID,
+            landed_at=LANDED_AT,
+            work_dir=tmp_path,
         )
+    assert page_files(tmp_path) == paths
 
 
-def test_invalid_row_names_page_row_and_field() -> None:
-    # GIVEN a second page whose row 1 has a negative status200
-    pages, raw_rows = _pages("aggregates", [date(2026, 11, 1)], 4, page_size=2)
-    bad = [raw_rows[2], raw_rows[3] | {"status200": -5}]
-    pages[1] = orjson.dumps({"queryStatus": "Succeeded", "entities": bad})
-
-    # WHEN / THEN
-    with pytest.raises(RowInvalid, match=r"page 2 row 1: field 'status200': -5"):
-        _run_core(
-            pages, _query("aggregates", "Day", date(2026, 11, 1), date(2026, 11, 2)), MemorySink()
-        )
-
-
-def test_row_outside_the_query_window_is_refused() -> None:
-    # GIVEN a row dated the day after the window
-    pages, _ = _pages("legacy", [date(2026, 11, 2)], 1, page_size=1)
-
-    # WHEN / THEN
-    with pytest.raises(RowInvalid, match=r"page 1 row 0: field 'date'.*outside the query window"):
-        _run_core(
-            pages, _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 2)), MemorySink()
-        )
-
-
-def test_ndjson_lines_survive_hostile_names() -> None:
-    # GIVEN rows whose names contain what looks like a row boundary, newlines and quotes
-    normalize = make_rows_normalizer(
-        "legacy", granularity="Day", grouping="g", run_id=RUN_ID, landed_at=LANDED_AT
-    )
-    raw = _raw_row("legacy", date(2026, 11, 1), 0)
-    names = ['},{"oauth_client_id":"x', "line\nbreak", 'a"b\\', "日本語, ok"]
-    rows = normalize([raw | {"clientName": name} for name in names])
-    usage = [{column: row[column] for column in USAGE_COLUMNS} for row in rows]
-    tails = RowTails("legacy", RUN_ID, LANDED_AT, "Day", "g")
-
-    # WHEN serialized as NDJSON
-    lines = ndjson_lines(usage, tails["2026-11-01"]).splitlines()
-
-    # THEN one line per row, each the row itself, keys in order
-    assert [orjson.loads(line) for line in lines] == rows
-    assert [list(orjson.loads(line)) for line in lines] == [list(OUTPUT_COLUMNS)] * len(rows)
-    assert ndjson_lines([], tails["2026-11-01"]) == b""
+def test_transform_memory_follows_the_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
+    assert duckdb_memory_limit_mb() == 1024
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    assert duckdb_memory_limit_mb() > 0
 
 
 # --- transform_run against S3 (moto) -------------------------------------------------------------
@@ -311,8 +485,21 @@ def _put_raw_pages(s3: Any, pages: list[bytes]) -> dict[str, Any]:
 
 
 def _keys(s3: Any, prefix: str) -> list[str]:
-    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)
-    return sorted(item["Key"] for item in listed.get("Contents", []))
+    listed = s3.list_object_versions(Bucket=BUCKET, Prefix=prefix)
+    return sorted(item["Key"] for item in listed.get("Versions", []))
+
+
+def test_download_keeps_the_exact_bytes_in_page_order(s3: Any, tmp_path: Path) -> None:
+    # GIVEN twelve raw pages, gzip and plain
+    pages = [gzip.compress(b'{"n": %d}' % n) if n % 2 else b'{"n": %d}' % n for n in range(12)]
+    _put_raw_pages(s3, pages)
+
+    # WHEN downloaded
+    paths = download_pages(s3, BUCKET, RUN_ID, len(pages), tmp_path)
+
+    # THEN each file holds its page's bytes, named for what they are, in page order
+    assert [path.read_bytes() for path in paths] == pages
+    assert [path.name for path in paths[:2]] == ["page-00001.json", "page-00002.json.gz"]
 
 
 def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
@@ -336,7 +523,8 @@ def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
         )
     )
 
-    # THEN all three partitions are staged (the middle one empty), with a matching index
+    # THEN all three partitions are staged as Parquet (the middle one of zero rows), with a
+    # matching index
     keys = [
         layout.staging_key(RUN_ID, "Day", GROUPING, start + timedelta(days=i)) for i in (0, 1, 2)
     ]
@@ -344,8 +532,13 @@ def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
         [*keys, layout.staging_index_key(RUN_ID)]
     )
     bodies = [s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in keys]
-    assert [len(body.splitlines()) for body in bodies] == [3, 0, 3]
-    assert bodies[1] == b""
+    assert {s3.head_object(Bucket=BUCKET, Key=key)["ContentType"] for key in keys} == {
+        PARTITION_CONTENT_TYPE
+    }
+    for number, body in enumerate(bodies):
+        (tmp_path / f"{number}.parquet").write_bytes(body)
+    rows = [len(parquet_rows([tmp_path / f"{number}.parquet"])) for number in range(3)]
+    assert rows == [3, 0, 3]
     assert staged == {
         "prefix": layout.staging_prefix(RUN_ID),
         "indexKey": layout.staging_index_key(RUN_ID),
@@ -365,8 +558,13 @@ def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
         hashlib.sha256(body).hexdigest() for body in bodies
     ]
     assert [entry["bytes"] for entry in index["partitions"]] == [len(body) for body in bodies]
+    assert [entry["rows"] for entry in index["partitions"]] == [3, 0, 3]
     # and the local work files are gone (Lambda /tmp outlives an invocation)
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "0.parquet",
+        "1.parquet",
+        "2.parquet",
+    ]
 
 
 def test_transform_run_metric_not_asked_has_no_total(s3: Any, tmp_path: Path) -> None:
