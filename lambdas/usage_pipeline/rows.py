@@ -341,7 +341,13 @@ def _date_column(
 
 
 def parse_row_date(raw_date: str, granularity: str, window: tuple[date, date] | None) -> str:
-    """`2021-01-12` or `2021-01-12T00:00:00Z` -> `2021-01-12`, checked against period and window."""
+    """`2021-01-12` or `2021-01-12T00:00:00Z` -> `2021-01-12`, checked against the window.
+
+    Genesys does not document on which day its weeks start (nor, strictly, its months), so a Week
+    or Month row is taken with the date Genesys gives, as long as the period it starts overlaps
+    the (aligned) window: a week dated on the Sunday before a Monday-aligned window is still this
+    window's. The partition is the date as given.
+    """
     head, suffix = raw_date[:_DATE_LENGTH], raw_date[_DATE_LENGTH:]
     try:
         day: date | None = date.fromisoformat(head)
@@ -349,15 +355,17 @@ def parse_row_date(raw_date: str, granularity: str, window: tuple[date, date] | 
         day = None
     if day is None or len(head) != _DATE_LENGTH or suffix not in _MIDNIGHT_SUFFIXES:
         raise RowInvalid(f"field 'date': {raw_date!r} is not a date (YYYY-MM-DD) at UTC midnight")
-    if day != period_start(day, granularity):
-        what = "a Monday" if granularity == "Week" else "the first day of a month"
-        raise RowInvalid(f"field 'date': {raw_date!r} is not {what} (start of a {granularity})")
-    if window is not None and not window[0] <= day < window[1]:
+    if window is not None and not _overlaps(day, next_period_start(day, granularity), window):
         raise RowInvalid(
             f"field 'date': {raw_date!r} is outside the query window "
             f"[{window[0].isoformat()}, {window[1].isoformat()})"
         )
     return head
+
+
+def _overlaps(period_start_day: date, period_end: date, window: tuple[date, date]) -> bool:
+    """Whether [period_start_day, period_end) and the window share a day."""
+    return period_start_day < window[1] and period_end > window[0]
 
 
 def window_periods(start: date, end: date, granularity: str) -> list[date]:

@@ -120,7 +120,8 @@ def transform_pages(
     ``pages[n-1]`` is page n, named for it (``write_page``, ``page_files``).
 
     Every period of [start, end) gets a partition file under ``out_dir``, even with no rows, so
-    that landing it replaces whatever an earlier run left there. Nothing is written under
+    that landing it replaces whatever an earlier run left there; so does every other date Genesys
+    gave a row (a week it starts on a Sunday). Nothing is written under
     ``out_dir`` unless every page and every row passed. ``work_dir`` holds DuckDB's staged rows
     and spill files.
     """
@@ -136,8 +137,10 @@ def transform_pages(
         days, bad_date = _rows_by_day(db, staged, granularity, window)
         _check_rows(db, staged, pages, bad_date, api=api, granularity=granularity, window=window)
         result = TransformResult(partitions={}, pages=len(pages))
-        for period in window_periods(start, end, granularity):
-            day = period.isoformat()
+        # The window's periods (each replaced, even when empty) and the dates Genesys gave its
+        # rows: where it starts a week on another day than ours, its dates are the partitions.
+        periods = {period.isoformat() for period in window_periods(start, end, granularity)}
+        for day in sorted(periods | set(days)):
             day_rows = days.get(day, _DayRows())
             target = partition_path(out_dir, granularity, grouping, day)
             target.parent.mkdir(parents=True, exist_ok=True)

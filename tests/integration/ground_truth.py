@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from usage_pipeline import constants as c
+from usage_pipeline.genesys.wire import build_query_body
 from usage_pipeline.query import normalize_query
 from usage_pipeline.rows import normalize_row
 
@@ -21,19 +22,8 @@ COMPARED_COLUMNS = (
 
 
 def api_body(query: dict[str, Any]) -> dict[str, Any]:
-    """The body the client sends for a normalized query (docs/contracts.md section 1)."""
-    start, end = date.fromisoformat(query["start"]), date.fromisoformat(query["end"])
-    if query["api"] == c.API_AGGREGATES:
-        last_day = end - timedelta(days=1)
-        interval = f"{start.isoformat()}T00:00:00Z/{last_day.isoformat()}T23:59:59Z"
-    else:
-        interval = f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T00:00:00Z"
-    return {
-        "interval": interval,
-        "granularity": query["granularity"],
-        "groupBy": query["groupBy"],
-        "metrics": query["metrics"],
-    }
+    """The body the client sends for a normalized query: the ground truth is asked the same."""
+    return build_query_body(query)
 
 
 def row_key(row: dict[str, Any]) -> tuple[Any, ...]:

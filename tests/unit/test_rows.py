@@ -246,23 +246,31 @@ def test_aggregates_objects_must_be_objects() -> None:
 
 
 @pytest.mark.parametrize(
-    ("granularity", "good", "bad", "why"),
+    ("granularity", "dated", "inside", "outside"),
     [
-        ("Week", "2026-11-16", "2026-11-18", "is not a Monday"),
-        ("Month", "2026-11-01", "2026-11-02", "is not the first day of a month"),
+        # Monday-aligned weeks [11-16, 11-30): a Sunday-start week dated 11-15 covers 11-16..21
+        ("Week", "2026-11-16", "2026-11-15", "2026-11-09"),
+        ("Week", "2026-11-22", "2026-11-29", "2026-11-30"),
+        # months [11-01, 12-01)
+        ("Month", "2026-11-01", "2026-11-02", "2026-12-01"),
     ],
 )
-def test_week_and_month_dates_are_period_starts(
-    granularity: str, good: str, bad: str, why: str
+def test_week_and_month_rows_keep_the_date_genesys_gives_if_their_period_overlaps(
+    granularity: str, dated: str, inside: str, outside: str
 ) -> None:
-    # GIVEN rows of a Week/Month query
-    # WHEN one is dated on its period's first day and one is not
-    row = _aggregates(AGGREGATES_ENTITY | {"date": good}, granularity=granularity)
+    # GIVEN a Week/Month window; Genesys does not document which day its weeks start on
+    window = (date(2026, 11, 16), date(2026, 11, 30))
+    if granularity == "Month":
+        window = (date(2026, 11, 1), date(2026, 12, 1))
 
-    # THEN the first lands under the lower-case granularity and the second is refused
-    assert (row["granularity"], row["date"]) == (granularity.lower(), good)
-    with pytest.raises(RowInvalid, match=why):
-        _aggregates(AGGREGATES_ENTITY | {"date": bad}, granularity=granularity)
+    # WHEN rows are dated on the period start we align to, or on another day
+    for day in (dated, inside):
+        row = _aggregates(AGGREGATES_ENTITY | {"date": day}, granularity=granularity, window=window)
+
+        # THEN each lands under the date Genesys gave, as long as its period overlaps the window
+        assert (row["granularity"], row["date"]) == (granularity.lower(), day)
+    with pytest.raises(RowInvalid, match="outside the query window"):
+        _aggregates(AGGREGATES_ENTITY | {"date": outside}, granularity=granularity, window=window)
 
 
 def test_row_outside_the_window_is_refused() -> None:
