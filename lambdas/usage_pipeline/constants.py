@@ -81,7 +81,6 @@ ROW_STRING_COLUMNS: Final = (
     "oauth_client_name",
     "organization_id",
     "user_id",
-    "user_name",
     "template_uri",
     "http_method",
     "platform",
