@@ -113,7 +113,7 @@ def write_table(rows: list[dict[str, Any]], days: int, today: date, work_dir: Pa
         landed_at=LANDED_AT,
         work_dir=work_dir,
     )
-    return [partition_path(out_dir, "Day", grouping, day) for day in sorted(result.partitions)]
+    return [partition_path(out_dir, API, "Day", grouping, day) for day in sorted(result.partitions)]
 
 
 def write_ndjson(parquet_files: Sequence[Path], work_dir: Path) -> list[Path]:

@@ -83,13 +83,15 @@ class Catalog(Construct):
     def _build_table(self, projection_start_date: str) -> glue.CfnTable:
         template = (
             f"{self.data_location}"
-            "granularity=${granularity}/grouping=${grouping}/date=${date}/"
+            "api=${api}/granularity=${granularity}/grouping=${grouping}/date=${date}/"
         )
         parameters = {
             "classification": c.TABLE_CLASSIFICATION,
             "parquet.compression": c.PARQUET_COMPRESSION,
             "EXTERNAL": "TRUE",
             "projection.enabled": "true",
+            "projection.api.type": "enum",
+            "projection.api.values": ",".join(rc.APIS),
             "projection.granularity.type": "enum",
             "projection.granularity.values": ",".join(c.PROJECTION_GRANULARITIES),
             "projection.grouping.type": "enum",

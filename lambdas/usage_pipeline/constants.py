@@ -93,8 +93,9 @@ ROW_COUNT_COLUMNS: Final = (
     "status500",
     "requests",
 )
-ROW_RUN_COLUMNS: Final = ("api", "run_id", "landed_at")
-PARTITION_COLUMNS: Final = ("granularity", "grouping", "date")
+ROW_RUN_COLUMNS: Final = ("run_id", "landed_at")
+# The API is a partition key: the two APIs count different traffic and never share a partition.
+PARTITION_COLUMNS: Final = ("api", "granularity", "grouping", "date")
 ROW_COLUMNS: Final = ROW_STRING_COLUMNS + ROW_COUNT_COLUMNS + ROW_RUN_COLUMNS
 
 # --- S3 layout (docs/contracts.md section 6) ----------------------------------------------------

@@ -91,7 +91,7 @@ def _land_partition(
     entry: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Copy one staged partition over the table's, then delete anything else under its prefix."""
-    part = layout.partition(index["granularity"], index["grouping"], entry["date"])
+    part = layout.partition(index["api"], index["granularity"], index["grouping"], entry["date"])
     staging_key = layout.staging_key_of(run_id, part)
     target_key = layout.partition_key_of(part)
     head = s3_client.head_object(Bucket=bucket, Key=staging_key)
@@ -111,6 +111,7 @@ def _land_partition(
     )
     removed = _delete_others(s3_client, bucket, layout.partition_prefix_of(part), target_key)
     return {
+        "api": part.api,
         "granularity": part.granularity,
         "grouping": part.grouping,
         "date": part.date,
@@ -175,7 +176,7 @@ def build_manifest(
             "requests": index.get("requests"),
             "status429": index.get("status429"),
             "partitionRows": {
-                layout.partition(p["granularity"], p["grouping"], p["date"]).id: p["rows"]
+                layout.partition(p["api"], p["granularity"], p["grouping"], p["date"]).id: p["rows"]
                 for p in partitions
             },
         },

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Final
 
 from usage_pipeline.constants import (
+    APIS,
     GRANULARITIES,
     MANIFESTS_PREFIX,
     PARTITION_OBJECT_NAME,
@@ -24,7 +25,8 @@ _RUN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _GROUPING: Final = re.compile(r"[a-z][a-z_]{0,254}")
 _GRANULARITY_TOKENS: Final = frozenset(g.lower() for g in GRANULARITIES)
 _PARTITION_PATH: Final = re.compile(
-    r"granularity=(?P<granularity>[a-z]+)/grouping=(?P<grouping>[a-z_]+)/date=(?P<date>\d{4}-\d{2}-\d{2})/"
+    r"api=(?P<api>[a-z]+)/granularity=(?P<granularity>[a-z]+)/grouping=(?P<grouping>[a-z_]+)/"
+    r"date=(?P<date>\d{4}-\d{2}-\d{2})/"
 )
 _RAW_PAGE: Final = re.compile(r"raw/run=(?P<run_id>[^/]+)/page-(?P<number>\d{5,})\.json\.gz")
 STAGING_INDEX_NAME: Final = "index.json"
@@ -33,25 +35,35 @@ RAW_PROGRESS_NAME: Final = "progress.json"
 
 @dataclass(frozen=True, order=True)
 class Partition:
-    """One partition of the usage table: (granularity token, grouping token, period start)."""
+    """One partition of the usage table: (API, granularity token, grouping token, period start).
 
+    The API is a partition key: the two Usage APIs count different traffic (the aggregates one
+    also counts Genesys's own clients), so a partition never mixes them.
+    """
+
+    api: str
     granularity: str
     grouping: str
     date: str
 
     @property
     def id(self) -> str:
-        """`day/<grouping>/2026-11-20`: the short name used in counts and logs."""
-        return f"{self.granularity}/{self.grouping}/{self.date}"
+        """`aggregates/day/<grouping>/2026-11-20`: the short name used in counts and logs."""
+        return f"{self.api}/{self.granularity}/{self.grouping}/{self.date}"
 
     @property
     def path(self) -> str:
-        """`granularity=day/grouping=<t>/date=2026-11-20/`: the Hive-style partition path."""
-        return f"granularity={self.granularity}/grouping={self.grouping}/date={self.date}/"
+        """`api=aggregates/granularity=day/grouping=<t>/date=2026-11-20/`: the Hive-style path."""
+        return (
+            f"api={self.api}/granularity={self.granularity}/grouping={self.grouping}/"
+            f"date={self.date}/"
+        )
 
 
-def partition(granularity: str, grouping: str, day: date | str) -> Partition:
+def partition(api: str, granularity: str, grouping: str, day: date | str) -> Partition:
     """A checked Partition; granularity in any case (`Day` or `day`), day as date or ISO text."""
+    if api not in APIS:
+        raise ValueError(f"api: {api!r} is not one of {APIS}")
     token = granularity.lower()
     if token not in _GRANULARITY_TOKENS:
         raise ValueError(f"granularity: {granularity!r} is not one of {GRANULARITIES}")
@@ -64,7 +76,7 @@ def partition(granularity: str, grouping: str, day: date | str) -> Partition:
         raise ValueError(f"date: {day!r} is not a date (YYYY-MM-DD)") from None
     if len(text) != len("YYYY-MM-DD"):
         raise ValueError(f"date: {day!r} is not a date (YYYY-MM-DD)")
-    return Partition(token, grouping, text)
+    return Partition(api, token, grouping, text)
 
 
 def _run(run_id: str) -> str:
@@ -101,9 +113,9 @@ def staging_prefix(run_id: str) -> str:
     return f"{STAGING_PREFIX}{_run(run_id)}"
 
 
-def staging_key(run_id: str, granularity: str, grouping: str, day: date | str) -> str:
-    """`staging/run=<id>/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`."""
-    return staging_key_of(run_id, partition(granularity, grouping, day))
+def staging_key(run_id: str, api: str, granularity: str, grouping: str, day: date | str) -> str:
+    """`staging/run=<id>/api=<a>/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`."""
+    return staging_key_of(run_id, partition(api, granularity, grouping, day))
 
 
 def staging_key_of(run_id: str, part: Partition) -> str:
@@ -115,18 +127,18 @@ def staging_index_key(run_id: str) -> str:
     return f"{staging_prefix(run_id)}{STAGING_INDEX_NAME}"
 
 
-def partition_prefix(granularity: str, grouping: str, day: date | str) -> str:
-    """`usage/granularity=<g>/grouping=<t>/date=<d>/`: everything under it is that partition."""
-    return partition_prefix_of(partition(granularity, grouping, day))
+def partition_prefix(api: str, granularity: str, grouping: str, day: date | str) -> str:
+    """`usage/api=<a>/granularity=<g>/grouping=<t>/date=<d>/`: everything under it is that one."""
+    return partition_prefix_of(partition(api, granularity, grouping, day))
 
 
 def partition_prefix_of(part: Partition) -> str:
     return f"{USAGE_PREFIX}{part.path}"
 
 
-def partition_key(granularity: str, grouping: str, day: date | str) -> str:
-    """`usage/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`: the partition's one object."""
-    return partition_key_of(partition(granularity, grouping, day))
+def partition_key(api: str, granularity: str, grouping: str, day: date | str) -> str:
+    """`usage/api=<a>/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`: its one object."""
+    return partition_key_of(partition(api, granularity, grouping, day))
 
 
 def partition_key_of(part: Partition) -> str:
@@ -138,7 +150,7 @@ def parse_partition_key(key: str) -> Partition:
     match = _PARTITION_PATH.search(key)
     if match is None or not key.endswith(match.group(0) + PARTITION_OBJECT_NAME):
         raise ValueError(f"key: {key!r} is not a partition object key")
-    return partition(match["granularity"], match["grouping"], match["date"])
+    return partition(match["api"], match["granularity"], match["grouping"], match["date"])
 
 
 def manifest_key(run_id: str) -> str:

@@ -170,9 +170,9 @@ def row_tail(
 ) -> Row:
     """The columns after USAGE_COLUMNS: the same for every row of a run and date."""
     return {
-        "api": api,
         "run_id": run_id,
         "landed_at": landed_at,
+        "api": api,
         "granularity": granularity.lower(),
         "grouping": grouping,
         "date": day,

@@ -96,9 +96,9 @@ class _BadRow:
     message: str
 
 
-def partition_path(root: Path, granularity: str, grouping: str, day: str) -> Path:
-    """`<root>/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`."""
-    return root / layout.partition(granularity, grouping, day).path / PARTITION_OBJECT_NAME
+def partition_path(root: Path, api: str, granularity: str, grouping: str, day: str) -> Path:
+    """`<root>/api=<a>/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`."""
+    return root / layout.partition(api, granularity, grouping, day).path / PARTITION_OBJECT_NAME
 
 
 def transform_pages(
@@ -142,7 +142,7 @@ def transform_pages(
         periods = {period.isoformat() for period in window_periods(start, end, granularity)}
         for day in sorted(periods | set(days)):
             day_rows = days.get(day, _DayRows())
-            target = partition_path(out_dir, granularity, grouping, day)
+            target = partition_path(out_dir, api, granularity, grouping, day)
             target.parent.mkdir(parents=True, exist_ok=True)
             run_columns = row_tail(api, run_id, landed_at, granularity, grouping, day)
             db.execute(
@@ -360,8 +360,11 @@ def transform_run(
     Nothing is uploaded until every page has been read and validated, so a malformed page or an
     invalid row leaves staging untouched.
     """
-    granularity = str(query["granularity"])
-    grouping = str(query["grouping"])
+    api, granularity, grouping = (
+        str(query["api"]),
+        str(query["granularity"]),
+        str(query["grouping"]),
+    )
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="transform-") as work:
         work_dir = Path(work)
         pages_dir, out_dir = work_dir / "raw", work_dir / "partitions"
@@ -370,7 +373,7 @@ def transform_run(
         result = transform_pages(
             pages,
             out_dir,
-            api=str(query["api"]),
+            api=api,
             granularity=granularity,
             grouping=grouping,
             start=date.fromisoformat(query["start"]),
@@ -383,9 +386,9 @@ def transform_run(
         shutil.rmtree(pages_dir)  # the raw pages stay in S3; /tmp keeps only what is uploaded
         for day in sorted(result.partitions):
             s3_client.upload_file(
-                str(partition_path(out_dir, granularity, grouping, day)),
+                str(partition_path(out_dir, api, granularity, grouping, day)),
                 bucket,
-                layout.staging_key(run_id, granularity, grouping, day),
+                layout.staging_key(run_id, api, granularity, grouping, day),
                 ExtraArgs={"ContentType": PARTITION_CONTENT_TYPE},
             )
     index = staging_index(run_id, query, result)
@@ -441,7 +444,7 @@ def staging_index(run_id: str, query: Mapping[str, Any], result: TransformResult
         "partitions": [
             {
                 "date": day,
-                "key": layout.staging_key(run_id, granularity, grouping, day),
+                "key": layout.staging_key(run_id, str(query["api"]), granularity, grouping, day),
                 "rows": tally.rows,
                 "bytes": tally.size,
                 "sha256": tally.sha256,
@@ -464,7 +467,7 @@ def staged_member(
         requests=_metric_total(query, "Requests", result.requests),
         status429=_metric_total(query, "Status429", result.status429),
         partition_rows={
-            layout.partition(granularity, grouping, day).id: tally.rows
+            layout.partition(str(query["api"]), granularity, grouping, day).id: tally.rows
             for day, tally in sorted(result.partitions.items())
         },
     )

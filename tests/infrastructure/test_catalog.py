@@ -98,7 +98,7 @@ def test_partition_projection(table: dict[str, Any], template_json: dict[str, An
     assert params["projection.date.interval"] == "1"
     assert params["projection.date.interval.unit"] == "DAYS"
     assert render(params["storage.location.template"]) == (
-        f"s3://<{bucket}>/usage/granularity=${{granularity}}/grouping=${{grouping}}/date=${{date}}/"
+        f"s3://<{bucket}>/usage/api=${{api}}/granularity=${{granularity}}/grouping=${{grouping}}/date=${{date}}/"
     )
 
 

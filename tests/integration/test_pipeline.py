@@ -53,7 +53,7 @@ def test_default_input_takes_the_previous_utc_day(pipeline: LocalPipeline) -> No
     query = report.output["query"]
     assert (query["start"], query["granularity"]) == (window(1, 0).split("/")[0], "Day")
     assert list(report.rows_by_partition) == [
-        f"usage/granularity=day/grouping={query['grouping']}/date={query['start']}/usage.parquet"
+        f"usage/api=aggregates/granularity=day/grouping={query['grouping']}/date={query['start']}/usage.parquet"
     ]
     assert _content(pipeline) == expected_rows(pipeline.simulator, {}, utc_today())
 

@@ -158,8 +158,8 @@ def test_land_replaces_partitions_and_removes_stale_objects(aws: Any, tmp_path: 
     s3, glue = aws
     # GIVEN a partition already holding an old partition object and a stale extra file
     day = date(2026, 11, 20)
-    prefix = layout.partition_prefix("Day", GROUPING, day)
-    key = layout.partition_key("Day", GROUPING, day)
+    prefix = layout.partition_prefix("aggregates", "Day", GROUPING, day)
+    key = layout.partition_key("aggregates", "Day", GROUPING, day)
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"old")
     s3.put_object(Bucket=BUCKET, Key=prefix + "query-result.json", Body=b'{"stale": 1}\n')
     state = _stage_run(
@@ -172,13 +172,13 @@ def test_land_replaces_partitions_and_removes_stale_objects(aws: Any, tmp_path: 
     # THEN each partition holds only this run's object; the empty day is an object of no rows
     usage = _usage(s3)
     assert sorted(usage) == [
-        layout.partition_key("Day", GROUPING, day),
-        layout.partition_key("Day", GROUPING, day + timedelta(days=1)),
+        layout.partition_key("aggregates", "Day", GROUPING, day),
+        layout.partition_key("aggregates", "Day", GROUPING, day + timedelta(days=1)),
     ]
     lines = _rows(usage[key], tmp_path)
     assert [row["oauth_client_id"] for row in lines] == ["c1", "c2"]
     assert {row["run_id"] for row in lines} == {"run-a"}
-    empty_day = usage[layout.partition_key("Day", GROUPING, day + timedelta(days=1))]
+    empty_day = usage[layout.partition_key("aggregates", "Day", GROUPING, day + timedelta(days=1))]
     assert _rows(empty_day, tmp_path) == []
     assert landed == {
         "manifestKey": "manifests/run=run-a.json",
@@ -207,7 +207,7 @@ def test_manifest_records_asked_received_and_landed(aws: Any, tmp_path: Path) ->
     manifest = orjson.loads(
         s3.get_object(Bucket=BUCKET, Key="manifests/run=run-m.json")["Body"].read()
     )
-    key = layout.partition_key("Day", GROUPING, day)
+    key = layout.partition_key("aggregates", "Day", GROUPING, day)
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert manifest["runId"] == "run-m"
     assert manifest["execution"] == EXECUTION
@@ -218,7 +218,7 @@ def test_manifest_records_asked_received_and_landed(aws: Any, tmp_path: Path) ->
     assert "requested" not in manifest["query"]["normalized"]
     assert manifest["received"] == {"prefix": "raw/run=run-m/", "pages": 1, "rows": 1}
     assert manifest["landed"]["rows"] == 1
-    assert manifest["landed"]["partitionRows"] == {f"day/{GROUPING}/2026-11-20": 1}
+    assert manifest["landed"]["partitionRows"] == {f"aggregates/day/{GROUPING}/2026-11-20": 1}
     [partition] = manifest["partitions"]
     assert partition["key"] == key
     assert partition["rows"] == 1
@@ -293,8 +293,8 @@ def test_different_groupings_never_mix(aws: Any, tmp_path: Path) -> None:
 
     # THEN each keeps its own partition
     assert sorted(_usage(s3)) == [
-        layout.partition_key("Day", "oauthclientid", day),
-        layout.partition_key("Day", "total", day),
+        layout.partition_key("aggregates", "Day", "oauthclientid", day),
+        layout.partition_key("aggregates", "Day", "total", day),
     ]
 
 

@@ -25,17 +25,20 @@ def test_raw_page_keys() -> None:
 def test_staging_and_partition_keys() -> None:
     # GIVEN a partition named with the API's granularity spelling
     # WHEN building its keys
-    staging = layout.staging_key(RUN_ID, "Day", GROUPING, date(2026, 11, 20))
-    usage = layout.partition_key("Day", GROUPING, "2026-11-20")
+    staging = layout.staging_key(RUN_ID, "aggregates", "Day", GROUPING, date(2026, 11, 20))
+    usage = layout.partition_key("legacy", "Day", GROUPING, "2026-11-20")
 
     # THEN granularity is lower-cased and the layout is the contract's
     assert layout.staging_prefix(RUN_ID) == f"staging/run={RUN_ID}/"
     assert staging == (
-        f"staging/run={RUN_ID}/granularity=day/grouping={GROUPING}/date=2026-11-20/usage.parquet"
+        f"staging/run={RUN_ID}/api=aggregates/granularity=day/grouping={GROUPING}/date=2026-11-20/usage.parquet"
     )
-    assert usage == f"usage/granularity=day/grouping={GROUPING}/date=2026-11-20/usage.parquet"
-    assert layout.partition_prefix("Month", "total", "2026-10-01") == (
-        "usage/granularity=month/grouping=total/date=2026-10-01/"
+    assert (
+        usage
+        == f"usage/api=legacy/granularity=day/grouping={GROUPING}/date=2026-11-20/usage.parquet"
+    )
+    assert layout.partition_prefix("aggregates", "Month", "total", "2026-10-01") == (
+        "usage/api=aggregates/granularity=month/grouping=total/date=2026-10-01/"
     )
     assert layout.manifest_key(RUN_ID) == f"manifests/run={RUN_ID}.json"
     assert layout.staging_index_key(RUN_ID) == f"staging/run={RUN_ID}/index.json"
@@ -43,12 +46,14 @@ def test_staging_and_partition_keys() -> None:
 
 def test_partition_keys_parse_back() -> None:
     # GIVEN usage and staging keys / WHEN parsed / THEN the same partition comes back
-    part = layout.partition("Week", GROUPING, "2026-11-16")
+    part = layout.partition("aggregates", "Week", GROUPING, "2026-11-16")
     assert layout.parse_partition_key(layout.partition_key_of(part)) == part
     assert layout.parse_partition_key(layout.staging_key_of(RUN_ID, part)) == part
-    assert part.id == f"week/{GROUPING}/2026-11-16"
+    assert part.id == f"aggregates/week/{GROUPING}/2026-11-16"
     with pytest.raises(ValueError, match="not a partition object key"):
-        layout.parse_partition_key("usage/granularity=day/grouping=x/date=2026-11-16/other.json")
+        layout.parse_partition_key(
+            "usage/api=aggregates/granularity=day/grouping=x/date=2026-11-16/other.json"
+        )
 
 
 @pytest.mark.parametrize(
@@ -64,7 +69,7 @@ def test_partition_keys_parse_back() -> None:
 def test_bad_key_parts_are_refused(granularity: str, grouping: str, day: str, message: str) -> None:
     # GIVEN a part that would break the layout / WHEN building a key / THEN it is refused
     with pytest.raises(ValueError, match=message):
-        layout.partition_key(granularity, grouping, day)
+        layout.partition_key("aggregates", granularity, grouping, day)
 
 
 def test_run_id_cannot_escape_its_prefix() -> None:
@@ -72,3 +77,8 @@ def test_run_id_cannot_escape_its_prefix() -> None:
         layout.staging_prefix("../usage")
     with pytest.raises(ValueError, match="run id"):
         layout.manifest_key("a/b")
+
+
+def test_an_unknown_api_is_refused_as_a_key_part() -> None:
+    with pytest.raises(ValueError, match="api"):
+        layout.partition_key("analytics", "Day", "total", "2026-11-20")

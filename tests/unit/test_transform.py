@@ -124,11 +124,19 @@ def _run_core(
     return result, out_dir
 
 
+def _partition_file(out_dir: Path, granularity: str, grouping: str, day: str) -> Path:
+    """The one partition file of (granularity, grouping, day) under ``out_dir``, whichever API."""
+    part = partition_path(out_dir, "aggregates", granularity, grouping, day)
+    relative = part.relative_to(out_dir).parts[1:]  # without api=<api>
+    (found,) = [path for path in out_dir.glob("api=*/" + "/".join(relative)) if path.is_file()]
+    return found
+
+
 def _one_day_core(api: str, rows: list[Any], tmp_path: Path) -> list[dict[str, Any]]:
     """Transform one page of `rows` dated 2026-11-01 (a Day window of one day); return the rows."""
     query = _query(api, "Day", date(2026, 11, 1), date(2026, 11, 2))
     _, out_dir = _run_core([_page(api, rows)], query, tmp_path)
-    return parquet_rows([partition_path(out_dir, "Day", GROUPING, "2026-11-01")])
+    return parquet_rows([_partition_file(out_dir, "Day", GROUPING, "2026-11-01")])
 
 
 @pytest.mark.parametrize(
@@ -156,7 +164,7 @@ def test_multi_page_results_land_in_their_partitions(
     # is the normalized row, and the counts and checksums are those of the files
     files = sorted(out_dir.rglob("*"))
     expected_files = [
-        partition_path(out_dir, granularity, GROUPING, p.isoformat()) for p in periods
+        _partition_file(out_dir, granularity, GROUPING, p.isoformat()) for p in periods
     ]
     assert [f for f in files if f.is_file()] == sorted(expected_files)
     normalize = make_rows_normalizer(
@@ -165,7 +173,7 @@ def test_multi_page_results_land_in_their_partitions(
     expected = normalize(raw_rows)
     for period in periods:
         day = period.isoformat()
-        path = partition_path(out_dir, granularity, GROUPING, day)
+        path = _partition_file(out_dir, granularity, GROUPING, day)
         assert parquet_rows([path]) == [row for row in expected if row["date"] == day]
         tally = result.partitions[day]
         assert tally.rows == (7 if period in days else 0)
@@ -187,7 +195,7 @@ def test_partition_files_are_zstd_parquet_with_the_table_types(tmp_path: Path) -
     # THEN both files have every column of the schema, in order, typed (counts int64, the rest
     # UTF-8 strings), zstd-compressed; the empty day is a file of zero rows with that schema
     for day, rows in (("2026-11-01", 3), ("2026-11-02", 0)):
-        path = str(partition_path(out_dir, "Day", GROUPING, day))
+        path = str(_partition_file(out_dir, "Day", GROUPING, day))
         schema = duckdb.sql(
             "SELECT name, type, converted_type FROM parquet_schema($p) WHERE num_children IS NULL",
             params={"p": path},
@@ -200,7 +208,7 @@ def test_partition_files_are_zstd_parquet_with_the_table_types(tmp_path: Path) -
         assert count == [(rows,)]
     codecs = duckdb.sql(
         "SELECT DISTINCT compression FROM parquet_metadata($p)",
-        params={"p": str(partition_path(out_dir, "Day", GROUPING, "2026-11-01"))},
+        params={"p": str(_partition_file(out_dir, "Day", GROUPING, "2026-11-01"))},
     ).fetchall()
     assert codecs == [("ZSTD",)]
 
@@ -236,7 +244,7 @@ def test_names_survive_exactly(tmp_path: Path) -> None:
     page = _page("legacy", rows)
     second = b'{"queryStatus":"Complete","results":[' + escaped + b"]}"
     _, out_dir = _run_core([page, second], query, tmp_path)
-    landed = parquet_rows([partition_path(out_dir, "Day", GROUPING, "2026-11-01")])
+    landed = parquet_rows([_partition_file(out_dir, "Day", GROUPING, "2026-11-01")])
 
     # THEN every name is the exact text, "" is null, and \\u escapes are decoded
     assert [row["oauth_client_name"] for row in landed] == [*names, 'Clïent/ "0", ltd']
@@ -421,7 +429,7 @@ def test_pages_without_rows_are_fine(tmp_path: Path) -> None:
         "2026-11-02": 0,
     }
     for day in result.partitions:
-        assert parquet_rows([partition_path(out_dir, "Day", GROUPING, day)]) == []
+        assert parquet_rows([_partition_file(out_dir, "Day", GROUPING, day)]) == []
 
 
 def test_no_pages_at_all_still_land_every_period(tmp_path: Path) -> None:
@@ -526,7 +534,8 @@ def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
     # THEN all three partitions are staged as Parquet (the middle one of zero rows), with a
     # matching index
     keys = [
-        layout.staging_key(RUN_ID, "Day", GROUPING, start + timedelta(days=i)) for i in (0, 1, 2)
+        layout.staging_key(RUN_ID, "legacy", "Day", GROUPING, start + timedelta(days=i))
+        for i in (0, 1, 2)
     ]
     assert _keys(s3, layout.staging_prefix(RUN_ID)) == sorted(
         [*keys, layout.staging_index_key(RUN_ID)]
@@ -547,9 +556,9 @@ def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
         "requests": staged["requests"],
         "status429": staged["status429"],
         "partitionRows": {
-            f"day/{GROUPING}/2026-11-01": 3,
-            f"day/{GROUPING}/2026-11-02": 0,
-            f"day/{GROUPING}/2026-11-03": 3,
+            f"legacy/day/{GROUPING}/2026-11-01": 3,
+            f"legacy/day/{GROUPING}/2026-11-02": 0,
+            f"legacy/day/{GROUPING}/2026-11-03": 3,
         },
     }
     assert staged["requests"] == sum(row["requests"] for row in raw_rows)
