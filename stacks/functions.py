@@ -115,8 +115,11 @@ LAND = FunctionSpec(
     description="Replace the run's partitions in usage/, write the manifest, start the crawler",
     environment=(rc.ENV_SOURCE_BUCKET, rc.ENV_GLUE_CRAWLER_NAME),
     s3_grants=(
+        # usage/: the content digest in a partition's metadata, to count restated partitions.
         S3Grant(
-            "ReadStagingAndManifests", "s3:GetObject", (rc.STAGING_PREFIX, rc.MANIFESTS_PREFIX)
+            "ReadStagingManifestsAndPartitions",
+            "s3:GetObject",
+            (rc.STAGING_PREFIX, rc.MANIFESTS_PREFIX, rc.USAGE_PREFIX),
         ),
         S3Grant(
             "WritePartitionsAndManifests", "s3:PutObject", (rc.USAGE_PREFIX, rc.MANIFESTS_PREFIX)

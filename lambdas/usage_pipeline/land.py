@@ -18,9 +18,12 @@ from botocore.exceptions import ClientError
 from usage_pipeline import layout
 from usage_pipeline.constants import PARTITION_CONTENT_TYPE
 from usage_pipeline.errors import RowCountMismatch
+from usage_pipeline.observability import logger
 from usage_pipeline.state import Landed, Raw, RunState, Staged, to_json
 
 CRAWLER_RUNNING_ERROR: Final = "CrawlerRunningException"
+# The partition object's metadata key holding its content digest (transform's `content`).
+CONTENT_METADATA: Final = "content"
 _DELETE_BATCH: Final = 1000  # DeleteObjects takes at most 1000 keys
 
 
@@ -94,6 +97,7 @@ def _land_partition(
     part = layout.partition(index["api"], index["granularity"], index["grouping"], entry["date"])
     staging_key = layout.staging_key_of(run_id, part)
     target_key = layout.partition_key_of(part)
+    previous = _landed_content(s3_client, bucket, layout.partition_prefix_of(part), target_key)
     head = s3_client.head_object(Bucket=bucket, Key=staging_key)
     if int(head["ContentLength"]) != int(entry["bytes"]):
         raise RowCountMismatch(
@@ -107,8 +111,21 @@ def _land_partition(
         CopySourceIfMatch=head["ETag"],
         MetadataDirective="REPLACE",
         ContentType=PARTITION_CONTENT_TYPE,
-        Metadata={"run-id": run_id, "rows": str(entry["rows"]), "sha256": entry["sha256"]},
+        Metadata={
+            "run-id": run_id,
+            "rows": str(entry["rows"]),
+            "sha256": entry["sha256"],
+            CONTENT_METADATA: entry.get("content", ""),
+        },
     )
+    # Genesys does not say when a day's numbers are final: a partition that comes back with other
+    # rows than it holds is restated (a partition landed before digests existed is not known).
+    restated = bool(previous) and previous != entry.get("content")
+    if restated:
+        logger.info(
+            "partition restated",
+            extra={"partition": part.id, "previous": previous, "now": entry.get("content")},
+        )
     removed = _delete_others(s3_client, bucket, layout.partition_prefix_of(part), target_key)
     return {
         "api": part.api,
@@ -123,7 +140,17 @@ def _land_partition(
         "etag": copied["CopyObjectResult"]["ETag"],
         "versionId": copied.get("VersionId"),
         "removedKeys": removed,
+        "restated": restated,
     }
+
+
+def _landed_content(s3_client: Any, bucket: str, prefix: str, key: str) -> str | None:
+    """The content digest of the partition object now at ``key``; None when there is none."""
+    listing = s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    if not any(item["Key"] == key for item in listing.get("Contents", [])):
+        return None
+    metadata = s3_client.head_object(Bucket=bucket, Key=key).get("Metadata", {})
+    return str(metadata.get(CONTENT_METADATA, ""))
 
 
 def _delete_others(s3_client: Any, bucket: str, prefix: str, keep_key: str) -> list[str]:
@@ -179,6 +206,12 @@ def build_manifest(
                 layout.partition(p["api"], p["granularity"], p["grouping"], p["date"]).id: p["rows"]
                 for p in partitions
             },
+            # Partitions that held other rows before this run (late data, corrected by Genesys).
+            "restated": [
+                layout.partition(p["api"], p["granularity"], p["grouping"], p["date"]).id
+                for p in partitions
+                if p.get("restated")
+            ],
         },
         "partitions": partitions,
         "landedAt": landed_at,
@@ -204,6 +237,7 @@ def landed_member(
         crawler_already_running=crawler_already_running,
         landed_at=manifest["landedAt"],
         already_landed=already_landed,
+        restated=len(landed.get("restated", [])),
     )
 
 

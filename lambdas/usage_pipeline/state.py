@@ -95,6 +95,7 @@ class Landed:
     crawler_already_running: bool
     landed_at: str
     already_landed: bool = False
+    restated: int = 0  # partitions that came back with other rows than they held
 
 
 @dataclass(frozen=True)

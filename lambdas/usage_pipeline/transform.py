@@ -39,6 +39,8 @@ from usage_pipeline.constants import (
     METRICS,
     PARTITION_CONTENT_TYPE,
     PARTITION_OBJECT_NAME,
+    ROW_COUNT_COLUMNS,
+    ROW_STRING_COLUMNS,
 )
 from usage_pipeline.errors import PageMalformed, RowCountMismatch, RowInvalid
 from usage_pipeline.rows import make_page_normalizer, parse_row_date, row_tail, window_periods
@@ -65,6 +67,9 @@ class PartitionTally:
     rows: int
     size: int
     sha256: str
+    # What the rows say, whatever run wrote them and in whatever order: equal digests mean a
+    # re-landed partition did not change (a different one is counted as restated).
+    content: str = ""
 
 
 @dataclass
@@ -150,7 +155,7 @@ def transform_pages(
                     staged, target, date_texts=day_rows.texts, run_columns=run_columns
                 )
             )
-            result.partitions[day] = _tally(target, day_rows.rows)
+            result.partitions[day] = _tally(target, day_rows.rows, _content_digest(db, target))
             result.rows += day_rows.rows
             result.requests += day_rows.requests
             result.status429 += day_rows.status429
@@ -278,10 +283,29 @@ def _row_date(text: str | None, granularity: str, window: tuple[date, date]) -> 
     return parse_row_date(value, granularity, window)
 
 
-def _tally(path: Path, rows: int) -> PartitionTally:
+def _tally(path: Path, rows: int, content: str) -> PartitionTally:
     with path.open("rb") as handle:
         digest = hashlib.file_digest(handle, "sha256")
-    return PartitionTally(rows=rows, size=path.stat().st_size, sha256=digest.hexdigest())
+    return PartitionTally(
+        rows=rows, size=path.stat().st_size, sha256=digest.hexdigest(), content=content
+    )
+
+
+USAGE_DIGEST_COLUMNS: Final = (*ROW_STRING_COLUMNS, *ROW_COUNT_COLUMNS, "date")
+
+
+def _content_digest(db: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """An order-free digest of a partition's usage columns (not the run's): XOR of row MD5s."""
+    columns = ", ".join(
+        f"coalesce(CAST({parquet_sql.identifier(name)} AS VARCHAR), '\x00')"
+        for name in USAGE_DIGEST_COLUMNS
+    )
+    (value,) = db.execute(
+        f"SELECT coalesce(bit_xor(md5_number(concat_ws('|', {columns}))), 0) "  # noqa: S608
+        "FROM read_parquet(?)",
+        [str(path)],
+    ).fetchone() or (0,)
+    return f"{int(value):032x}"
 
 
 # --- pages -------------------------------------------------------------------------------------
@@ -448,6 +472,7 @@ def staging_index(run_id: str, query: Mapping[str, Any], result: TransformResult
                 "rows": tally.rows,
                 "bytes": tally.size,
                 "sha256": tally.sha256,
+                "content": tally.content,
             }
             for day, tally in sorted(result.partitions.items())
         ],

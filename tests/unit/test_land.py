@@ -190,6 +190,7 @@ def test_land_replaces_partitions_and_removes_stale_objects(aws: Any, tmp_path: 
         "crawlerAlreadyRunning": False,
         "landedAt": "2026-11-22T01:41:30Z",
         "alreadyLanded": False,
+        "restated": 0,
     }
     assert glue.get_crawler(Name=CRAWLER)["Crawler"]["State"] == "RUNNING"
 
@@ -388,3 +389,28 @@ def test_a_missing_staging_index_is_a_row_count_mismatch_in_the_land_roles_view(
         _land(_PrefixScopedS3(s3), glue, state)
     assert _usage(s3) == {}
     assert _usage(s3, "manifests/") == {}
+
+
+def test_a_partition_landed_again_with_other_rows_is_counted_as_restated(
+    aws: Any, tmp_path: Path
+) -> None:
+    # GIVEN two days landed, then Genesys's numbers for the first day grow (late data)
+    s3, glue = aws
+    day, next_day = date(2026, 11, 20), date(2026, 11, 21)
+    first = _stage_run(
+        s3, tmp_path, "run-1", _query(day, 2), [_entity(day, "c1", 3), _entity(next_day, "c1", 5)]
+    )
+    assert _land(s3, glue, first)["restated"] == 0
+
+    # WHEN a later run lands the same days, the first with other counts, the second unchanged
+    later = _stage_run(
+        s3, tmp_path, "run-2", _query(day, 2), [_entity(day, "c1", 9), _entity(next_day, "c1", 5)]
+    )
+    landed = _land(s3, glue, later)
+
+    # THEN only the first day counts as restated, in the state and in the manifest
+    assert landed["restated"] == 1
+    manifest = orjson.loads(
+        s3.get_object(Bucket=BUCKET, Key="manifests/run=run-2.json")["Body"].read()
+    )
+    assert manifest["landed"]["restated"] == [f"aggregates/day/{GROUPING}/2026-11-20"]
