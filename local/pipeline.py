@@ -22,7 +22,7 @@ from typing import Any
 import boto3
 import requests
 
-from local.lambda_runtime import InProcessLambdas
+from local.lambda_runtime import HandlerWrapper, InProcessLambdas
 from local.template_resources import REGION, ProvisionedPipeline, load_template, provision
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,7 @@ class LocalPipeline:
         env_overrides: Mapping[str, str] | None = None,
         simulator_options: Mapping[str, Any] | None = None,
         lambda_timeout_seconds: float | None = None,
+        wrap_handler: HandlerWrapper | None = None,
     ) -> None:
         self._template_path = template_path
         self._client_id = client_id
@@ -77,6 +78,7 @@ class LocalPipeline:
         self._env_overrides = dict(env_overrides or {})
         self._simulator_options = dict(simulator_options or {})
         self._lambda_timeout_seconds = lambda_timeout_seconds
+        self._wrap_handler = wrap_handler
         self._stack: list[Callable[[], None]] = []
         self.simulator: Any = None
         self.resources: ProvisionedPipeline | None = None
@@ -135,6 +137,7 @@ class LocalPipeline:
             self.resources.lambdas,
             env_overrides=overrides,
             timeout_seconds=self._lambda_timeout_seconds,
+            wrap_handler=self._wrap_handler,
         )
         installed = self.lambdas.installed()
         installed.__enter__()
