@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install demo test lint format unit infra integration synth bench scan clean chromium
+.PHONY: help install demo test lint format unit infra integration synth bench bench-scale scan clean chromium
 
 # make demo lands the last 14 complete UTC days: the report's default range (7 days) and the 7
 # days before it, which "What changed" compares with.
@@ -24,6 +24,7 @@ help:
 	@echo "make test   - lint, unit, infrastructure (synth, cdk-nag, cfn-lint, checkov) and integration tests"
 	@echo "make synth  - synthesize the CloudFormation template (offline)"
 	@echo "make bench  - transform vs jq; saved queries on Parquet vs NDJSON; handler import time vs boto3"
+	@echo "make bench-scale - a 30-day backfill of a large organization at the real rate limit (minutes)"
 	@echo "make scan   - checkov on the synthesized template"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt
@@ -93,6 +94,10 @@ bench: $(VENV)/.installed
 	$(PY) -m bench.transform_bench
 	$(PY) -m bench.import_bench
 	$(PY) -m bench.scan_bench
+
+# The synthesized template gives the functions' timeouts and memory sizes; PASS/FAIL per target.
+bench-scale: synth
+	$(PY) -m bench.scale_bench
 
 clean:
 	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

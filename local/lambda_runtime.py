@@ -31,6 +31,10 @@ from typing import Any
 from local.template_resources import ACCOUNT_ID, REGION, LambdaSpec
 
 InvocationListener = Callable[[str, str, float], None]
+Handler = Callable[[Any, Any], Any]
+# Wraps each invocation's handler: given the function's spec and its handler, returns what is
+# called instead with the same (event, context), e.g. to measure the call (bench.scale_bench).
+HandlerWrapper = Callable[[LambdaSpec, Handler], Handler]
 
 # (module, callable) pairs that empty what a warm Lambda container caches between invocations.
 PER_CONTAINER_CACHES = (
@@ -41,10 +45,10 @@ PER_CONTAINER_CACHES = (
 )
 
 
-def _load_handler(handler: str) -> Callable[[Any, Any], Any]:
+def _load_handler(handler: str) -> Handler:
     module_name, _, function_name = handler.rpartition(".")
     module = importlib.import_module(module_name)
-    function: Callable[[Any, Any], Any] = getattr(module, function_name)
+    function: Handler = getattr(module, function_name)
     return function
 
 
@@ -69,7 +73,7 @@ def _context_for(spec: LambdaSpec, timeout_seconds: float) -> SimpleNamespace:
         function_name=spec.name,
         function_version="$LATEST",
         invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{spec.name}",
-        memory_limit_in_mb=512,
+        memory_limit_in_mb=spec.memory_mb,
         aws_request_id=str(uuid.uuid4()),
         log_group_name=f"/aws/lambda/{spec.name}",
         log_stream_name="local",
@@ -142,11 +146,13 @@ class InProcessLambdas:
         env_overrides: Mapping[str, str] | None = None,
         listener: InvocationListener | None = None,
         timeout_seconds: float | None = None,
+        wrap_handler: HandlerWrapper | None = None,
     ) -> None:
         """``timeout_seconds`` lowers every function's timeout (never raises it)."""
         self._by_name = {spec.name: spec for spec in specs.values()}
         self._environment = {**merged_environment(specs), **(env_overrides or {})}
         self._listener = listener
+        self._wrap_handler = wrap_handler
         self._timeout_override = timeout_seconds
         self._lock = threading.Lock()
         self.invocations: list[tuple[str, str]] = []
@@ -228,6 +234,8 @@ class InProcessLambdas:
         timeout = self.timeout_of(spec)
         try:
             handler = _load_handler(spec.handler)
+            if self._wrap_handler is not None:
+                handler = self._wrap_handler(spec, handler)
             result = run_with_timeout(handler, event, _context_for(spec, timeout), timeout)
         except Exception as error:  # every handler failure becomes a Lambda function error
             response_headers["x-amz-function-error"] = "Unhandled"

@@ -27,7 +27,7 @@ import boto3
 import requests
 
 from local.athena_local import parquet_rows
-from local.lambda_runtime import InProcessLambdas, merged_environment
+from local.lambda_runtime import HandlerWrapper, InProcessLambdas, merged_environment
 from local.template_resources import (
     ACCOUNT_ID,
     REGION,
@@ -88,6 +88,7 @@ class LocalPipeline:
         env_overrides: Mapping[str, str] | None = None,
         simulator_options: Mapping[str, Any] | None = None,
         lambda_timeout_seconds: float | None = None,
+        wrap_handler: HandlerWrapper | None = None,
     ) -> None:
         self._template_path = template_path
         self._client_id = client_id
@@ -98,6 +99,7 @@ class LocalPipeline:
         self._env_overrides = dict(env_overrides or {})
         self._simulator_options = dict(simulator_options or {})
         self._lambda_timeout_seconds = lambda_timeout_seconds
+        self._wrap_handler = wrap_handler
         self._stack: list[Callable[[], None]] = []
         self.simulator: Any = None
         self.resources: ProvisionedPipeline | None = None
@@ -163,6 +165,7 @@ class LocalPipeline:
             self.resources.lambdas,
             env_overrides=overrides,
             timeout_seconds=self._lambda_timeout_seconds,
+            wrap_handler=self._wrap_handler,
         )
         installed = self.lambdas.installed()
         installed.__enter__()

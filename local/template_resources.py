@@ -21,6 +21,8 @@ ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
 PARTITION = "aws"
 EXECUTION_ROLE_NAME = "local-pipeline-execution-role"
+# What Lambda gives a function whose template sets no MemorySize.
+LAMBDA_DEFAULT_MEMORY_MB = 128
 
 Json = Any
 
@@ -37,6 +39,7 @@ class LambdaSpec:
     runtime: str
     timeout: int
     environment: dict[str, str]
+    memory_mb: int = LAMBDA_DEFAULT_MEMORY_MB
 
 
 @dataclass
@@ -305,6 +308,7 @@ def _create_functions(
             key: str(resolver.resolve(value))
             for key, value in properties.get("Environment", {}).get("Variables", {}).items()
         }
+        memory_mb = int(properties.get("MemorySize", LAMBDA_DEFAULT_MEMORY_MB))
         lambda_client.create_function(
             FunctionName=name,
             Runtime=properties.get("Runtime", "python3.13"),
@@ -312,7 +316,7 @@ def _create_functions(
             Handler=handler,
             Code={"ZipFile": _placeholder_zip()},
             Timeout=int(properties.get("Timeout", 60)),
-            MemorySize=int(properties.get("MemorySize", 128)),
+            MemorySize=memory_mb,
             Environment={"Variables": environment},
             Architectures=properties.get("Architectures", ["arm64"]),
         )
@@ -325,6 +329,7 @@ def _create_functions(
             runtime=properties.get("Runtime", ""),
             timeout=int(properties.get("Timeout", 60)),
             environment=environment,
+            memory_mb=memory_mb,
         )
     return lambdas
 

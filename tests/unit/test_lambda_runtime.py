@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
 
 import pytest
 
-from local.lambda_runtime import LambdaTimeoutError, _context_for, run_with_timeout
+from local.lambda_runtime import (
+    InProcessLambdas,
+    LambdaTimeoutError,
+    _context_for,
+    run_with_timeout,
+)
 from local.template_resources import LambdaSpec
 
 SPEC = LambdaSpec(
@@ -76,3 +82,36 @@ def test_results_and_errors_pass_through_within_the_timeout() -> None:
 
     with pytest.raises(ValueError, match="bad"):
         run_with_timeout(failing, {}, None, 5.0)
+
+
+def context_memory(event: Any, context: Any) -> dict[str, Any]:
+    """A handler for the runtime tests: what it was given."""
+    return {"event": event, "memory_mb": context.memory_limit_in_mb}
+
+
+def test_a_handler_wrapper_is_called_in_place_of_the_handler() -> None:
+    # GIVEN a function of 1024 MB and a wrapper that records every call it wraps
+    spec = LambdaSpec(
+        logical_id="Fn", name="fn", handler=f"{__name__}.context_memory", runtime="python3.14",
+        timeout=300, environment={}, memory_mb=1024,
+    )  # fmt: skip
+    calls: list[tuple[str, Any]] = []
+
+    def wrap(wrapped_spec: LambdaSpec, handler: Any) -> Any:
+        def recorded(event: Any, context: Any) -> Any:
+            result = handler(event, context)
+            calls.append((wrapped_spec.name, result))
+            return {**result, "wrapped": True}
+
+        return recorded
+
+    runtime = InProcessLambdas({spec.handler: spec}, wrap_handler=wrap)
+
+    # WHEN the function is invoked
+    headers: dict[str, str] = {}
+    answer = json.loads(runtime.invoke("fn", b'{"day": 1}', headers))
+
+    # THEN the wrapper ran around the handler, which saw the event and the function's memory
+    assert calls == [("fn", {"event": {"day": 1}, "memory_mb": 1024})]
+    assert answer == {"event": {"day": 1}, "memory_mb": 1024, "wrapped": True}
+    assert "x-amz-function-error" not in headers
