@@ -39,9 +39,9 @@ from local.athena_local import open_table, to_duckdb
 from local.genesys_simulator.options import ORGANIZATION_SIZES
 from local.genesys_simulator.organization import Organization
 from local.genesys_simulator.queries import Readings, parse_query, usage_result
+from ops.report.queries import REPORT_QUERIES, TOP_429_QUERY, BoundQuery, source_of
 from stacks import constants as stack_constants
 from stacks.catalog import table_columns
-from stacks.saved_queries import SavedQuery, saved_queries
 from usage_pipeline import constants as c
 from usage_pipeline.transform import partition_path, transform_pages, write_page
 
@@ -132,11 +132,9 @@ def write_ndjson(parquet_files: Sequence[Path], work_dir: Path) -> list[Path]:
     return files
 
 
-def columns_read(query: SavedQuery) -> set[str]:
+def columns_read(sql: str) -> set[str]:
     """The data columns a query names (partition columns come from the path, not the files)."""
-    named = {
-        column.name for column in sqlglot.parse_one(query.sql, read="athena").find_all(exp.Column)
-    }
+    named = {column.name for column in sqlglot.parse_one(sql, read="athena").find_all(exp.Column)}
     return named - set(c.PARTITION_COLUMNS)
 
 
@@ -173,13 +171,15 @@ def _ndjson_table(files: Sequence[Path]) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def median_seconds(connection: duckdb.DuckDBPyConnection, sql: str, repeats: int) -> float:
+def median_seconds(
+    connection: duckdb.DuckDBPyConnection, sql: str, parameters: list[str], repeats: int
+) -> float:
     """The median time of `repeats` runs of `sql`, after one unmeasured run (warm page cache)."""
-    connection.execute(sql).fetchall()
+    connection.execute(sql, parameters).fetchall()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        connection.execute(sql).fetchall()
+        connection.execute(sql, parameters).fetchall()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
@@ -202,9 +202,10 @@ def measure(organization: Organization, days: int, repeats: int) -> ScanResult:
         )
         ndjson_table = _ndjson_table(ndjson_files)
         try:
+            values = _report_values(rows, days, TODAY)
             per_query = [
                 _run_both(query, parquet_table, ndjson_table, parquet_files, ndjson_size, repeats)
-                for query in saved_queries(DATABASE, TABLE)
+                for query in bound_saved_queries(values)
             ]
         finally:
             parquet_table.close()
@@ -218,8 +219,29 @@ def measure(organization: Organization, days: int, repeats: int) -> ScanResult:
     )
 
 
+def _report_values(rows: Sequence[dict[str, Any]], days: int, today: date) -> dict[str, Any]:
+    """What the report binds to the saved queries' `?` slots: the range, and five clients and
+    template URIs that are in the data (the report's default selections are its top 5)."""
+    first, last = today - timedelta(days=days), today - timedelta(days=1)
+    clients = list(dict.fromkeys(row["oauthClient"]["id"] for row in rows))[:5]
+    uris = list(dict.fromkeys(row["templateUri"] for row in rows))[:5]
+    return {
+        "start": first.isoformat(),
+        "end": last.isoformat(),
+        "previous_start": first.isoformat(),
+        "oauth_client_ids": clients,
+        "template_uris": uris,
+    }
+
+
+def bound_saved_queries(values: dict[str, Any]) -> list[BoundQuery]:
+    """The workgroup's saved queries with their `?` slots bound, as the report runs them."""
+    source = source_of(DATABASE, TABLE)
+    return [query.bind(source, values) for query in (TOP_429_QUERY, *REPORT_QUERIES)]
+
+
 def _run_both(
-    query: SavedQuery,
+    query: BoundQuery,
     parquet_table: duckdb.DuckDBPyConnection,
     ndjson_table: duckdb.DuckDBPyConnection,
     parquet_files: Sequence[Path],
@@ -227,15 +249,16 @@ def _run_both(
     repeats: int,
 ) -> ScanResult:
     """One saved query over both tables: the same answer, the bytes each reads, their times."""
-    sql = to_duckdb(query.sql)
-    if parquet_table.execute(sql).fetchall() != ndjson_table.execute(sql).fetchall():
+    sql, parameters = to_duckdb(query.sql), list(query.parameters)
+    answers = [table.execute(sql, parameters).fetchall() for table in (parquet_table, ndjson_table)]
+    if answers[0] != answers[1]:
         raise SystemExit(f"{query.name}: the two formats answer differently")
     result = ScanResult(
         rows=0,
-        parquet_bytes=parquet_bytes_read(parquet_files, columns_read(query)),
+        parquet_bytes=parquet_bytes_read(parquet_files, columns_read(query.sql)),
         ndjson_bytes=ndjson_size,
-        parquet_seconds=median_seconds(parquet_table, sql, repeats),
-        ndjson_seconds=median_seconds(ndjson_table, sql, repeats),
+        parquet_seconds=median_seconds(parquet_table, sql, parameters, repeats),
+        ndjson_seconds=median_seconds(ndjson_table, sql, parameters, repeats),
     )
     print(
         f"  {query.name}: parquet {result.parquet_bytes} B {result.parquet_seconds * 1000:.1f} ms;"
