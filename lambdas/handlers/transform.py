@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers._runtime import aws_client, iso_seconds, logger, track_run, utc_now
 from usage_pipeline.config import storage_config
+from usage_pipeline.staging import transform_run
 from usage_pipeline.state import RunState, to_json
-from usage_pipeline.transform import transform_run
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

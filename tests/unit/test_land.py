@@ -18,8 +18,8 @@ from usage_pipeline import layout
 from usage_pipeline.constants import DEFAULT_GROUPING, PARTITION_CONTENT_TYPE
 from usage_pipeline.errors import RowCountMismatch
 from usage_pipeline.land import land_run
+from usage_pipeline.staging import transform_run
 from usage_pipeline.state import RunState, to_json
-from usage_pipeline.transform import transform_run
 
 BUCKET = "source-bucket"
 CRAWLER = "usage-crawler"

@@ -20,15 +20,14 @@ from usage_pipeline import layout
 from usage_pipeline.constants import PARTITION_CONTENT_TYPE, ROW_COUNT_COLUMNS
 from usage_pipeline.errors import PageMalformed, RowCountMismatch, RowInvalid
 from usage_pipeline.rows import OUTPUT_COLUMNS, make_rows_normalizer, window_periods
+from usage_pipeline.staging import download_pages, transform_run
 from usage_pipeline.state import to_json
 from usage_pipeline.transform import (
     TransformResult,
-    download_pages,
     duckdb_memory_limit_mb,
     page_files,
     partition_path,
     transform_pages,
-    transform_run,
     write_page,
 )
 
