@@ -97,7 +97,10 @@ def _land_partition(
     part = layout.partition(index["api"], index["granularity"], index["grouping"], entry["date"])
     staging_key = layout.staging_key_of(run_id, part)
     target_key = layout.partition_key_of(part)
-    previous = _landed_content(s3_client, bucket, layout.partition_prefix_of(part), target_key)
+    prefix = layout.partition_prefix_of(part)
+    # One listing serves both: what the partition held before (restated?) and what to delete.
+    existing = list(_list_keys(s3_client, bucket, prefix))
+    previous = _landed_content(s3_client, bucket, target_key) if target_key in existing else None
     head = s3_client.head_object(Bucket=bucket, Key=staging_key)
     if int(head["ContentLength"]) != int(entry["bytes"]):
         raise RowCountMismatch(
@@ -126,7 +129,7 @@ def _land_partition(
             "partition restated",
             extra={"partition": part.id, "previous": previous, "now": entry.get("content")},
         )
-    removed = _delete_others(s3_client, bucket, layout.partition_prefix_of(part), target_key)
+    removed = _delete(s3_client, bucket, prefix, [key for key in existing if key != target_key])
     return {
         "api": part.api,
         "granularity": part.granularity,
@@ -144,18 +147,14 @@ def _land_partition(
     }
 
 
-def _landed_content(s3_client: Any, bucket: str, prefix: str, key: str) -> str | None:
-    """The content digest of the partition object now at ``key``; None when there is none."""
-    listing = s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix)
-    if not any(item["Key"] == key for item in listing.get("Contents", [])):
-        return None
+def _landed_content(s3_client: Any, bucket: str, key: str) -> str:
+    """The content digest of the partition object at ``key`` (known to exist)."""
     metadata = s3_client.head_object(Bucket=bucket, Key=key).get("Metadata", {})
     return str(metadata.get(CONTENT_METADATA, ""))
 
 
-def _delete_others(s3_client: Any, bucket: str, prefix: str, keep_key: str) -> list[str]:
-    """Delete every object under ``prefix`` but ``keep_key``; return the deleted keys."""
-    others = [key for key in _list_keys(s3_client, bucket, prefix) if key != keep_key]
+def _delete(s3_client: Any, bucket: str, prefix: str, others: list[str]) -> list[str]:
+    """Delete ``others`` (stray objects under the partition ``prefix``); return them."""
     for start in range(0, len(others), _DELETE_BATCH):
         batch = others[start : start + _DELETE_BATCH]
         response = s3_client.delete_objects(
