@@ -27,6 +27,7 @@ import boto3
 import requests
 
 from local.athena_local import parquet_rows
+from local.clock import utc_day
 from local.lambda_runtime import HandlerWrapper, InProcessLambdas, merged_environment
 from local.template_resources import (
     ACCOUNT_ID,
@@ -74,7 +75,11 @@ class ExecutionReport:
 
 
 class LocalPipeline:
-    """A context manager owning the simulator, the moto server and the provisioned pipeline."""
+    """A context manager owning the simulator, the moto server and the provisioned pipeline.
+
+    ``today`` pins the UTC day of the whole run (local/clock.py): the executions' start time, the
+    Lambdas' clock and the simulator read it while the pipeline is open.
+    """
 
     def __init__(
         self,
@@ -133,6 +138,15 @@ class LocalPipeline:
         from local.genesys_simulator import SimulatorServer
 
         template = load_template(self._template_path)
+        if self._today is not None:
+            # First in, last out: the simulator, moto and the Lambdas all read the pinned clock.
+            pinned = utc_day(self._today)
+            pinned.__enter__()
+
+            def unpin() -> None:
+                pinned.__exit__(None, None, None)
+
+            self._stack.append(unpin)
         simulator_kwargs: dict[str, Any] = {
             "client_id": self._client_id,
             "client_secret": self._client_secret,

@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -48,6 +49,15 @@ def _parse_env(items: Sequence[str]) -> dict[str, str]:
             raise SystemExit(f"--env {item!r}: expected KEY=VALUE")
         overrides[key] = value
     return overrides
+
+
+def _utc_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a day: expected YYYY-MM-DD, e.g. 2027-01-01"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="lower every function's timeout to SECONDS (an invocation that runs past it fails "
         "with Sandbox.Timedout, as in Lambda)",
+    )
+    parser.add_argument(
+        "--today",
+        type=_utc_day,
+        metavar="YYYY-MM-DD",
+        help="run as on that UTC day: the executions' start, the Lambdas' clock and the "
+        "simulator all read it (e.g. to see what the schedule does on 1 January)",
     )
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     parser.add_argument(
@@ -203,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 env_overrides=_parse_env(args.env),
                 lambda_timeout_seconds=args.lambda_timeout,
                 simulator_options=simulator_settings,
+                today=args.today,
             ) as pipeline:
                 resources = pipeline.resources
                 assert resources is not None
