@@ -1,8 +1,10 @@
 """The report in a real browser: headless Chromium opens it from disk with the network off.
 
 The data is landed once per module by the real local pipeline (two weeks: the report's range and
-the period before it); the expected numbers are summed here from the landed rows themselves, never
-with the report's SQL. A screenshot of every section is kept in test-artifacts/report/.
+the period before it), on a pinned day whose week crosses a year and has single-digit days, so the
+page meets the same dates on every day the tests run; the expected numbers are summed here from
+the landed rows themselves, never with the report's SQL. A screenshot of every section is kept in
+test-artifacts/report/.
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from local.pipeline import DEFAULT_TEMPLATE, ROOT, LocalPipeline
 from ops.report.html import render
 from ops.report.model import STATUS_CLASSES
-from tests.integration.conftest import FAST_POLLING, days_ago, window
+from tests.integration.conftest import FAST_POLLING
 from tests.unit.report_fakes import report_with
 from usage_pipeline import constants as rc
 
 pytestmark = pytest.mark.integration
 
 CHROMIUM = Path("/usr/bin/chromium")
+# The pipeline runs as on this day: the report's range is 29 December to 4 January, the period
+# before it 22 to 28 December.
+LANDED_ON = date(2026, 1, 5)
 ARTIFACTS = ROOT / "test-artifacts" / "report"
 SECTIONS = ("summary", "most-active", "oauth-client-requests", "url-requests", "what-changed")
 STATUS_BY_LABEL = {status.label: status for status in STATUS_CLASSES}
@@ -100,12 +105,12 @@ def landed(tmp_path_factory: pytest.TempPathFactory) -> Landed:
     if not DEFAULT_TEMPLATE.is_file():
         pytest.fail(f"{DEFAULT_TEMPLATE} is missing: `make synth` must run before these tests")
     bucket = tmp_path_factory.mktemp("bucket")
-    with LocalPipeline(env_overrides=FAST_POLLING, polls_until_done=1) as pipeline:
-        execution = pipeline.execute({"interval": window(14, 0)})
+    with LocalPipeline(env_overrides=FAST_POLLING, polls_until_done=1, today=LANDED_ON) as pipeline:
+        execution = pipeline.execute({"lastDays": 14})
         assert execution.succeeded, execution.cause
         pipeline.download(bucket)
         rows = pipeline.usage_rows()
-    return Landed(bucket, rows, days_ago(7), days_ago(1))
+    return Landed(bucket, rows, LANDED_ON - timedelta(days=7), LANDED_ON - timedelta(days=1))
 
 
 def _report(
@@ -380,7 +385,8 @@ def test_days_are_utc_days_in_any_time_zone(
     page = open_report(report_dir / "index.html", timezone_id="America/Los_Angeles").page
     axis = page.get_attribute('#chart-client-daily svg [aria-roledescription="axis"]', "aria-label")
     assert axis is not None
-    first, last = (f"{d:%B} {d.day}" for d in (landed.first, landed.last))
+    # Vega's own caption of a time axis writes a day as "%B %d": "December 29", "January 04".
+    first, last = (f"{d:%B %d}" for d in (landed.first, landed.last))
     assert f"from {first} to {last}" in axis
 
 
