@@ -6,14 +6,17 @@ partition holds its complete old data or its complete new data, never a mix or a
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from local.pipeline import LocalPipeline
-from tests.integration.conftest import utc_today, window
+from tests.integration.conftest import TODAY, window
 from tests.integration.ground_truth import expected_rows, landed_rows
 
 pytestmark = pytest.mark.integration
@@ -23,12 +26,35 @@ WINDOW = {"interval": window(3, 0)}
 
 def _assert_partitions_whole(pipeline: LocalPipeline) -> None:
     """Every landed partition is exactly one run's complete rows for that partition."""
-    truth = expected_rows(pipeline.simulator, WINDOW, utc_today())
+    truth = expected_rows(pipeline.simulator, WINDOW, TODAY)
     for key, rows in pipeline.usage_rows_by_key().items():
         assert len({row["run_id"] for row in rows}) <= 1, f"{key} mixes runs"
         date = key.split("date=")[1].split("/")[0]
         expected_here = Counter({k: n for k, n in truth.items() if k[-1] == date})
         assert landed_rows(rows) == expected_here, f"{key} is not complete"
+
+
+@dataclass
+class _Poll:
+    entered: datetime
+    exited: datetime
+    job: dict[str, Any]
+
+
+def _polls(pipeline: LocalPipeline, execution_arn: str) -> list[_Poll]:
+    """Each PollStatus state: when it was entered and left, and the ``job`` it returned."""
+    entered: list[datetime] = []
+    polls: list[_Poll] = []
+    for event in pipeline.history(execution_arn):
+        details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
+        if details is None or details["name"] != "PollStatus":
+            continue
+        if event["type"] == "TaskStateEntered":
+            entered.append(event["timestamp"])
+        else:
+            job = json.loads(details["output"])["job"]
+            polls.append(_Poll(entered[len(polls)], event["timestamp"], job))
+    return polls
 
 
 def _landed_nothing(pipeline: LocalPipeline) -> bool:
@@ -50,9 +76,7 @@ def test_rate_limit_storm_succeeds_honouring_retry_after(pipeline: LocalPipeline
     assert stats["retriesBeforeRetryAfter"] == 0
     assert stats["maxRequestsPerWindow"] <= stats["rateLimitPerMinute"]
     assert time.monotonic() - started >= 8  # eight one-second waits, in Lambda or in Wait states
-    assert landed_rows(pipeline.usage_rows()) == expected_rows(
-        pipeline.simulator, WINDOW, utc_today()
-    )
+    assert landed_rows(pipeline.usage_rows()) == expected_rows(pipeline.simulator, WINDOW, TODAY)
 
 
 def test_a_binding_rate_limit_is_waited_out_not_hammered(pipeline: LocalPipeline) -> None:
@@ -127,10 +151,14 @@ def test_a_stuck_job_fails_with_a_timeout_error_within_the_bound(pipeline: Local
     # WHEN the pipeline runs
     report = pipeline.execute(WINDOW)
 
-    # THEN it fails with GenesysJobTimedOut soon after the bound, and lands nothing
+    # THEN it fails with GenesysJobTimedOut at the first poll past the bound, and lands nothing
     assert report.status == "FAILED"
     assert report.error == "GenesysJobTimedOut"
-    assert report.seconds < 2 + 30  # the bound plus at most a few polls, even on a loaded machine
+    # (the clocks of moto's history and of the handlers are this process's)
+    polls = _polls(pipeline, report.arn)
+    bound = datetime.fromisoformat(polls[-1].job["submittedAt"]) + timedelta(seconds=2)
+    assert [poll.job["state"] for poll in polls][-2:] == ["running", "timed_out"]
+    assert polls[-2].entered <= bound < polls[-1].exited
     assert _landed_nothing(pipeline)
 
 
