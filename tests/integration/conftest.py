@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -33,19 +33,20 @@ from tests.integration.local_runs import LocalRun, LocalRuns
 
 FAST_POLLING = {"POLL_INITIAL_WAIT_SECONDS": "1", "POLL_MAX_WAIT_SECONDS": "1"}
 POLLS_UNTIL_DONE = 0
+# Every pipeline of these tests runs as on this UTC day (`LocalPipeline(today=...)` moves the
+# process clock), so a test lands the same days whatever day it runs and never straddles a
+# midnight. test_pinned_days runs the windows that depend on today on the unusual days.
+TODAY = date(2026, 11, 18)
 # The same for `python -m local.run` in a subprocess.
 FAST_RUN_OPTIONS: tuple[str, ...] = (
     *(f"--env={key}={value}" for key, value in FAST_POLLING.items()),
     f"--polls-until-done={POLLS_UNTIL_DONE}",
+    f"--today={TODAY.isoformat()}",
 )
 
 
-def utc_today() -> date:
-    return datetime.now(UTC).date()
-
-
 def days_ago(n: int) -> date:
-    return utc_today() - timedelta(days=n)
+    return TODAY - timedelta(days=n)
 
 
 def window(start_days_ago: int, end_days_ago: int) -> str:
@@ -59,6 +60,7 @@ def start_pipeline(**options: Any) -> LocalPipeline:
         pytest.fail(f"{DEFAULT_TEMPLATE} is missing: `make synth` must run before these tests")
     env = {**FAST_POLLING, **options.pop("env_overrides", {})}
     options.setdefault("polls_until_done", POLLS_UNTIL_DONE)
+    options.setdefault("today", TODAY)
     return LocalPipeline(env_overrides=env, **options).__enter__()
 
 

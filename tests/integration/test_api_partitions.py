@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from local.pipeline import LocalPipeline
-from tests.integration.conftest import utc_today, window
+from tests.integration.conftest import TODAY, window
 from tests.integration.ground_truth import expected_rows, landed_rows
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ def test_a_legacy_run_never_replaces_the_aggregates_partition_of_the_same_day(
     assert report.status == "SUCCEEDED", (report.error, report.cause)
     rows = pipeline.usage_rows()
     by_api = {api: [row for row in rows if row["api"] == api] for api in ("aggregates", "legacy")}
-    today = utc_today()
+    today = TODAY
     assert landed_rows(by_api["aggregates"]) == expected_rows(pipeline.simulator, aggregates, today)
     assert landed_rows(by_api["legacy"]) == expected_rows(pipeline.simulator, legacy, today)
     keys = pipeline.keys("usage/")

@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
 from typing import Any
 
 import pytest
 
 from local.pipeline import LocalPipeline
 from ops.backfill import execution_inputs, run_backfill, split_windows
-from tests.integration.conftest import utc_today
 from tests.integration.ground_truth import expected_rows, landed_rows
 
 pytestmark = pytest.mark.integration
 
 
 def test_a_backfill_lands_every_window_and_a_rerun_repeats_only_failures(
-    pipeline: LocalPipeline,
+    make_pipeline: Any,
 ) -> None:
-    # GIVEN a range that spans a month boundary, so it splits into two executions
-    month_start = utc_today().replace(day=1)
-    if (utc_today() - month_start).days < 3:  # too early in the month: use the previous one
-        month_start = (month_start - timedelta(days=1)).replace(day=1)
-    start, end = month_start - timedelta(days=2), month_start + timedelta(days=2)
+    # GIVEN a range that spans the turn of a year, so it splits into two executions
+    today = date(2027, 1, 4)
+    pipeline: LocalPipeline = make_pipeline(today=today)
+    start, end = date(2026, 12, 30), date(2027, 1, 3)
     windows = split_windows(start, end, "Day")
     assert len(windows) == 2
-    inputs = execution_inputs(windows, {"granularity": "Day"}, utc_today())
+    inputs = execution_inputs(windows, {"granularity": "Day"}, today)
     sfn = pipeline.client("stepfunctions")
     arn = pipeline.resources.state_machine_arn  # type: ignore[union-attr]
     said: list[str] = []
@@ -44,6 +42,4 @@ def test_a_backfill_lands_every_window_and_a_rerun_repeats_only_failures(
     assert [status for _, status in second] == ["SUCCEEDED", "SKIPPED"]
     assert second[0][0] == f"{first[0][0]}-2"
     whole: dict[str, Any] = {"interval": f"{start.isoformat()}/{end.isoformat()}"}
-    assert landed_rows(pipeline.usage_rows()) == expected_rows(
-        pipeline.simulator, whole, utc_today()
-    )
+    assert landed_rows(pipeline.usage_rows()) == expected_rows(pipeline.simulator, whole, today)

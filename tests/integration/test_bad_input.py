@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 
 from local.pipeline import LocalPipeline
-from tests.integration.conftest import days_ago, utc_today, window
+from tests.integration.conftest import TODAY, days_ago, window
 
 pytestmark = pytest.mark.integration
 
-TODAY = utc_today()
 INVALID_INPUTS: list[tuple[str, Any, str]] = [
     ("list", [1, 2], "input"),
     ("string", "yesterday", "input"),

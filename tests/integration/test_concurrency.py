@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from local.pipeline import LocalPipeline
-from tests.integration.conftest import utc_today, window
+from tests.integration.conftest import TODAY, window
 from tests.integration.ground_truth import expected_rows, landed_rows
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ def test_concurrent_overlapping_runs_leave_exactly_one_clean_copy(
 
     # THEN both succeed and the table equals one clean run over the union: no duplicate, no loss
     assert [r.status for r in reports] == ["SUCCEEDED", "SUCCEEDED"], [r.cause for r in reports]
-    union = expected_rows(pipeline.simulator, {"interval": window(5, 0)}, utc_today())
+    union = expected_rows(pipeline.simulator, {"interval": window(5, 0)}, TODAY)
     landed = landed_rows(pipeline.usage_rows())
     assert landed == union
     assert max(landed.values()) == 1

@@ -14,7 +14,7 @@ import pytest
 
 from local.genesys_simulator import SimulatorServer
 from local.pipeline import LocalPipeline
-from tests.integration.conftest import FAST_POLLING, POLLS_UNTIL_DONE, utc_today, window
+from tests.integration.conftest import FAST_POLLING, POLLS_UNTIL_DONE, TODAY, window
 from tests.integration.ground_truth import expected_rows, landed_rows
 
 pytestmark = pytest.mark.integration
@@ -81,7 +81,7 @@ def test_the_next_test_sees_none_of_it(pipeline: LocalPipeline) -> None:
     assert os.environ["POLL_MAX_WAIT_SECONDS"] == FAST_POLLING["POLL_MAX_WAIT_SECONDS"]
     assert "NOT_IN_THE_TEMPLATE" not in os.environ
     assert pipeline.simulator.faults() == []
-    started = SimulatorServer(polls_until_done=POLLS_UNTIL_DONE)
+    started = SimulatorServer(polls_until_done=POLLS_UNTIL_DONE, today=TODAY)
     assert pipeline.simulator.configure() == started.configure()
     assert pipeline.simulator.stats()["totalRequests"] == 0
 
@@ -98,6 +98,6 @@ def test_a_test_can_have_a_pipeline_of_its_own(make_pipeline: Any) -> None:
     assert report.status == "SUCCEEDED", (report.error, report.cause)
     assert own.simulator.stats()["tokensIssued"] == 1
     execution_input = {"interval": window(1, 0)}
-    expected = expected_rows(own.simulator, execution_input, utc_today())
+    expected = expected_rows(own.simulator, execution_input, TODAY)
     assert landed_rows(own.usage_rows()) == expected
-    assert expected != expected_rows(SimulatorServer(), execution_input, utc_today())
+    assert expected != expected_rows(SimulatorServer(), execution_input, TODAY)

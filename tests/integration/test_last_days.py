@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from local.pipeline import LocalPipeline
-from tests.integration.conftest import days_ago, utc_today, window
+from tests.integration.conftest import TODAY, days_ago, window
 from tests.integration.ground_truth import expected_rows, landed_rows
 
 pytestmark = pytest.mark.integration
@@ -19,5 +19,5 @@ def test_last_days_3_lands_the_three_days_before_today(pipeline: LocalPipeline) 
     assert report.status == "SUCCEEDED", (report.error, report.cause)
     landed_dates = sorted(key.split("date=")[1][:10] for key in report.rows_by_partition)
     assert landed_dates == [days_ago(n).isoformat() for n in (3, 2, 1)]
-    expected = expected_rows(pipeline.simulator, {"interval": window(3, 0)}, utc_today())
+    expected = expected_rows(pipeline.simulator, {"interval": window(3, 0)}, TODAY)
     assert landed_rows(pipeline.usage_rows()) == expected

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from local.pipeline import LocalPipeline
-from tests.integration.conftest import utc_today, window
+from tests.integration.conftest import TODAY, window
 from tests.integration.ground_truth import expected_rows, landed_rows
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def test_a_run_lands_exactly_the_simulators_ground_truth(pipeline: LocalPipeline
     assert report.states[0] == "SubmitQuery"
     assert {"Transform", "Land"} <= set(report.states)
     assert Counter(report.states)["WaitForJob"] == Counter(report.states)["PollStatus"] == 2
-    expected = expected_rows(pipeline.simulator, execution_input, utc_today())
+    expected = expected_rows(pipeline.simulator, execution_input, TODAY)
     assert sum(expected.values()) > 0
     assert _content(pipeline) == expected
     assert sum(report.rows_by_partition.values()) == sum(expected.values())
@@ -55,7 +55,7 @@ def test_default_input_takes_the_previous_utc_day(pipeline: LocalPipeline) -> No
     assert list(report.rows_by_partition) == [
         f"usage/api=aggregates/granularity=day/grouping={query['grouping']}/date={query['start']}/usage.parquet"
     ]
-    assert _content(pipeline) == expected_rows(pipeline.simulator, {}, utc_today())
+    assert _content(pipeline) == expected_rows(pipeline.simulator, {}, TODAY)
 
 
 def test_running_the_same_input_twice_changes_nothing(pipeline: LocalPipeline) -> None:
@@ -83,7 +83,7 @@ def test_an_overlapping_window_leaves_no_duplicate_rows(pipeline: LocalPipeline)
 
     # THEN the table equals one clean run over the union of both windows
     assert (first.status, second.status) == ("SUCCEEDED", "SUCCEEDED")
-    union = expected_rows(pipeline.simulator, {"interval": window(6, 0)}, utc_today())
+    union = expected_rows(pipeline.simulator, {"interval": window(6, 0)}, TODAY)
     assert _content(pipeline) == union
     assert max(_content(pipeline).values()) == 1
 
@@ -101,7 +101,7 @@ def test_runs_with_different_groupings_never_mix(pipeline: LocalPipeline) -> Non
     rows = pipeline.usage_rows()
     for execution_input, grouping in ((by_client, "oauthclientid"), (by_uri, "templateuri")):
         mine = [row for row in rows if row["grouping"] == grouping]
-        assert landed_rows(mine) == expected_rows(pipeline.simulator, execution_input, utc_today())
+        assert landed_rows(mine) == expected_rows(pipeline.simulator, execution_input, TODAY)
 
 
 def test_week_granularity_lands_whole_weeks(pipeline: LocalPipeline) -> None:
@@ -115,7 +115,7 @@ def test_week_granularity_lands_whole_weeks(pipeline: LocalPipeline) -> None:
     assert report.status == "SUCCEEDED", (report.error, report.cause)
     assert report.output is not None
     assert report.output["query"]["alignedFrom"] is not None
-    assert _content(pipeline) == expected_rows(pipeline.simulator, execution_input, utc_today())
+    assert _content(pipeline) == expected_rows(pipeline.simulator, execution_input, TODAY)
 
 
 def test_a_failed_genesys_job_fails_the_execution_and_lands_nothing(

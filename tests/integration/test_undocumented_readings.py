@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from local.pipeline import LocalPipeline
-from tests.integration.conftest import utc_today, window
+from tests.integration.conftest import TODAY, window
 from tests.integration.ground_truth import expected_rows, landed_rows
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ def test_a_week_run_lands_the_weeks_as_genesys_dates_them(
     rows = pipeline.usage_rows()
     dates = {date.fromisoformat(row["date"]) for row in rows}
     assert dates and {day.strftime("%A") for day in dates} == {week_start.capitalize()}
-    assert landed_rows(rows) == expected_rows(pipeline.simulator, execution_input, utc_today())
+    assert landed_rows(rows) == expected_rows(pipeline.simulator, execution_input, TODAY)
 
 
 @pytest.mark.parametrize("legacy_end", ["exclusive", "inclusive"])
@@ -48,5 +48,5 @@ def test_a_legacy_run_lands_the_same_days_whatever_the_interval_end_means(
     assert report.status == "SUCCEEDED", (report.error, report.cause)
     assert len(report.rows_by_partition) == 2
     assert landed_rows(pipeline.usage_rows()) == expected_rows(
-        pipeline.simulator, execution_input, utc_today()
+        pipeline.simulator, execution_input, TODAY
     )
