@@ -2,10 +2,10 @@
 
 Two pure functions over numbers the caller has already summed (no I/O, no clock):
 
-``project_month(daily_requests, through=, allowance=, before_month=)`` -> ``MonthProjection``
+``project_month(daily_requests, *, month, through, allowance, before_month)``: ``MonthProjection``
     ``daily_requests``: the month's landed UTC days and each day's requests (every client).
-    ``through``: the last day that is over for this view (yesterday at the latest; a complete
-    month's last day). The month is ``through``'s month. Each day of the month is then
+    ``through``: the last day that is over for this view (yesterday at the latest); on or after
+    the month's last day, the month is over. Each day of the month is then
     - ``landed``: it has a number;
     - ``missing``: on or before ``through`` but not landed. It is never filled in silently: it stays
       out of ``requests_so_far`` and is listed in ``missing_days``; the projection counts it at its
@@ -166,24 +166,32 @@ class MonthProjection:
 def project_month(
     daily_requests: Mapping[date, int],
     *,
+    month: date,
     through: date,
     allowance: Allowance | None,
     before_month: Mapping[date, int] | None = None,
 ) -> MonthProjection:
-    """The month of ``through`` from its landed days (module docstring); ValueError on a day
-    outside the month or after ``through``, or a negative count."""
-    month = through.replace(day=1)
-    last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    """The month of ``month`` (any day of it) from its landed days (module docstring).
+
+    ValueError when ``through`` is before the month, on a day outside the month or after
+    ``through``, or on a count that is not a whole number of 0 or more.
+    """
+    first = month.replace(day=1)
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    if through < first:
+        raise ValueError(
+            f"through: {through} is not allowed; expected a day of {first:%Y-%m} or later"
+        )
     for day, requests in daily_requests.items():
-        _check_day("daily_requests", day, requests, month, min(through, last))
+        _check_day("daily_requests", day, requests, first, min(through, last))
     earlier = dict(before_month or {})
     for day, requests in earlier.items():
-        _check_day("before_month", day, requests, date.min, month - timedelta(days=1))
+        _check_day("before_month", day, requests, None, first - timedelta(days=1))
 
     weekday_rate, weekend_rate = _rates(daily_requests, earlier)
     days: list[MonthDay] = []
     running: int | None = 0
-    for day in _days(month, last):
+    for day in _days(first, last):
         weekend = _is_weekend(day)
         rate = (weekend_rate if weekend else weekday_rate).requests_per_day
         landed = daily_requests.get(day)
@@ -200,7 +208,7 @@ def project_month(
     estimates = _estimates(days)
     projected = days[-1].running_total
     return MonthProjection(
-        month=month,
+        month=first,
         through=through,
         days=tuple(days),
         weekday_rate=weekday_rate,
@@ -214,9 +222,12 @@ def project_month(
     )
 
 
-def _check_day(name: str, day: object, requests: object, first: date, last: date) -> None:
-    if not isinstance(day, date) or not first <= day <= last:
-        raise ValueError(f"{name}: day {day!r} is not allowed; expected a date {first} to {last}")
+def _check_day(name: str, day: object, requests: object, first: date | None, last: date) -> None:
+    inside = isinstance(day, date) and (first is None or first <= day) and day <= last
+    if not inside:
+        shown = day.isoformat() if isinstance(day, date) else repr(day)
+        span = f"from {first} to {last}" if first is not None else f"up to {last}"
+        raise ValueError(f"{name}: day {shown} is not allowed; expected a date {span}")
     if not isinstance(requests, int) or isinstance(requests, bool) or requests < 0:
         raise ValueError(
             f"{name}[{day}]: {requests!r} is not allowed; expected a whole number, 0 or more"
