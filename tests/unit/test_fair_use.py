@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -229,3 +231,30 @@ def test_a_refused_command_line_names_option_value_and_what_is_allowed(
 def test_json_that_is_not_json_is_refused() -> None:
     with pytest.raises(AllowanceError, match="expected JSON"):
         Allowance.from_json("{monthlyRequests: 5}")
+
+
+def test_the_readme_license_table_is_the_modules() -> None:
+    # GIVEN the README's Fair use section
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Fair use")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    rows = {
+        cells[0].strip("` "): [cell.strip() for cell in cells[1:]]
+        for line in section.splitlines()
+        if line.startswith("| `")
+        for cells in [line.strip().strip("|").split("|")]
+    }
+
+    # THEN its table shows every tier's figures as the module holds them
+    def shown(value: int | None) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    assert rows == {
+        tier.key: [shown(tier.named), shown(tier.concurrent), shown(tier.hourly)]
+        for tier in LICENSES
+    }
+    # AND Genesys's example, as the README tells it, is what the module computes
+    example = Allowance.from_mapping({"licenses": {"cx3:concurrent": 1}})
+    told = re.search(r"allows ([\d,]+); 505,992\s+requests bill ([\d,]+)", section)
+    assert told is not None
+    assert told.groups() == (f"{example.monthly_requests:,}", f"{example.overage(505_992):,}")
