@@ -13,6 +13,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from local.genesys_simulator import wire
+from local.genesys_simulator.options import SimulatorSettings
+from local.genesys_simulator.simulator import GenesysSimulator
 from usage_pipeline.fair_use import Allowance
 from usage_pipeline.fair_use_projection import (
     ClientRequests,
@@ -456,3 +459,52 @@ def test_a_negative_client_total_is_refused() -> None:
 def test_a_view_ending_before_the_month_is_refused() -> None:
     with pytest.raises(ValueError, match="through: 2026-10-31"):
         project_month({}, month=date(2026, 11, 1), through=date(2026, 10, 31), allowance=None)
+
+
+# --- against the simulator's organization -------------------------------------------------------
+
+
+def _simulated_november(growth: float) -> dict[date, int]:
+    """The simulator's requests per day of November 2026, all clients (as a total query)."""
+    simulator = GenesysSimulator(SimulatorSettings(today=date(2026, 12, 2), growth=growth), seed=42)
+    query = {
+        "interval": "2026-11-01T00:00:00Z/2026-11-30T23:59:59Z",
+        "granularity": "Day",
+        "groupBy": [],
+    }
+    rows = simulator.expected_rows(wire.API_AGGREGATES, query)
+    return {date.fromisoformat(row["date"]): row["requestCount"] for row in rows}
+
+
+def _projections(november: dict[date, int], throughs: range) -> list[int]:
+    projected = []
+    for day in throughs:
+        through = date(2026, 11, day)
+        landed = {each: requests for each, requests in november.items() if each <= through}
+        projection = project_month(landed, month=through, through=through, allowance=None)
+        assert projection.projected_requests is not None
+        projected.append(projection.projected_requests)
+    return projected
+
+
+def test_a_flat_simulated_month_is_projected_within_a_few_percent_from_its_5th_day() -> None:
+    november = _simulated_november(growth=0)
+    actual = sum(november.values())
+
+    for projected in _projections(november, range(5, 31)):
+        assert projected == pytest.approx(actual, rel=0.03)
+
+
+def test_a_growing_simulated_month_is_projected_closer_each_week_and_exactly_at_its_end() -> None:
+    # GIVEN a month whose traffic grows 3% of the 1st's every day (the 30th: 1.87 times the 1st)
+    november = _simulated_november(growth=3)
+    actual = sum(november.values())
+
+    # WHEN it is projected on the 6th, 13th, 20th, 27th and 30th
+    projected = _projections(november, range(6, 31, 7)) + _projections(november, range(30, 31))
+
+    # THEN the rate, a median of the last two weeks, lags the trend: each week is closer, and the
+    # month is exact once every day landed
+    errors = [abs(actual - each) for each in projected]
+    assert errors == sorted(errors, reverse=True)
+    assert projected[-1] == actual
