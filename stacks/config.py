@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 from constructs import Node
 
-from usage_pipeline.fair_use import Allowance, AllowanceError
+from usage_pipeline.errors import InvalidInput
+from usage_pipeline.fair_use import Allowance
 
 _T = TypeVar("_T")
 
@@ -276,7 +277,7 @@ def _fair_use(value: object) -> Allowance | None:
         return None
     try:
         return Allowance.from_mapping(value)
-    except AllowanceError as refused:
+    except InvalidInput as refused:
         # The allowance names its own field (licenses.cx9:named); under fairUse in cdk.json.
         field = KEY_FAIR_USE if refused.field == "allowance" else f"{KEY_FAIR_USE}.{refused.field}"
         raise ConfigError(field, refused.value, refused.allowed) from None

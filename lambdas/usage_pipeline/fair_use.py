@@ -30,8 +30,10 @@ The allowance is configured in two shapes, one parser behind both:
   ``{"monthlyRequests": 505992}`` or ``{"licenses": {"cx3:named": 120, "cx1:concurrent": 30}}``;
 - command-line text (the report): ``--allowance 505992`` or
   ``--licenses cx3:named=120 cx1:concurrent=30``.
-Every refusal is an ``AllowanceError`` (a ``ValueError``) naming the field, the value and what is
-allowed. ``Allowance.to_json()`` writes the mapping form back, which ``Allowance.from_json`` reads.
+Every refusal is the pipeline's ``InvalidInput`` (``refusals.refuse``): its ``field``, ``value``
+and ``allowed`` name the field, the value and what is allowed (a Lambda reading a bad allowance
+from its environment should report it as its ``ConfigurationError``). ``Allowance.to_json()``
+writes the mapping form back, which ``Allowance.from_json`` reads.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
+
+from usage_pipeline.refusals import refuse
 
 KEY_MONTHLY_REQUESTS: Final = "monthlyRequests"
 KEY_LICENSES: Final = "licenses"
@@ -107,16 +111,6 @@ LICENSE_KEYS: Final = tuple(
     for license_type in LicenseType
     if tier.requests_per_unit(license_type) is not None
 )
-
-
-class AllowanceError(ValueError):
-    """An allowance refused: names the field, the value and what is allowed."""
-
-    def __init__(self, field: str, value: object, allowed: str) -> None:
-        self.field = field
-        self.value = value
-        self.allowed = allowed
-        super().__init__(f"{field}: {value!r} is not allowed; {allowed}")
 
 
 @dataclass(frozen=True)
@@ -197,45 +191,43 @@ class Allowance:
         try:
             value = json.loads(text)
         except ValueError:
-            raise AllowanceError(
-                "allowance", text, f"expected JSON such as {_EXAMPLE_JSON}"
-            ) from None
+            raise refuse("allowance", text, f"expected JSON such as {_EXAMPLE_JSON}") from None
         return cls.from_mapping(value)
 
     @classmethod
     def from_mapping(cls, value: object) -> Allowance:
         """``{"monthlyRequests": N}`` or ``{"licenses": {"cx3:named": 120, ...}}``."""
         if not isinstance(value, Mapping):
-            raise AllowanceError("allowance", value, f"expected an object such as {_EXAMPLE_JSON}")
+            raise refuse("allowance", value, f"expected an object such as {_EXAMPLE_JSON}")
         unknown = sorted(
             str(key) for key in value if key not in (KEY_MONTHLY_REQUESTS, KEY_LICENSES)
         )
         if unknown:
-            raise AllowanceError(
+            raise refuse(
                 unknown[0],
                 value[unknown[0]],
                 f"allowed keys: {KEY_MONTHLY_REQUESTS}, {KEY_LICENSES}",
             )
         if KEY_MONTHLY_REQUESTS in value and KEY_LICENSES in value:
-            raise AllowanceError(
+            raise refuse(
                 "allowance", dict(value), f"give {KEY_MONTHLY_REQUESTS} or {KEY_LICENSES}, not both"
             )
         if KEY_MONTHLY_REQUESTS in value:
             requests = _whole_number(value[KEY_MONTHLY_REQUESTS])
             if requests is None or requests < 1:
-                raise AllowanceError(
+                raise refuse(
                     KEY_MONTHLY_REQUESTS,
                     value[KEY_MONTHLY_REQUESTS],
                     "expected a whole number of requests a month, at least 1",
                 )
             return cls(monthly_requests=requests)
         if KEY_LICENSES not in value:
-            raise AllowanceError(
+            raise refuse(
                 "allowance", dict(value), f"expected {KEY_MONTHLY_REQUESTS} or {KEY_LICENSES}"
             )
         licenses = value[KEY_LICENSES]
         if not isinstance(licenses, Mapping) or not licenses:
-            raise AllowanceError(
+            raise refuse(
                 KEY_LICENSES,
                 licenses,
                 f"expected an object of license counts, e.g. {_EXAMPLE_LICENSES}",
@@ -251,7 +243,7 @@ class Allowance:
     ) -> Allowance | None:
         """``--allowance N`` or ``--licenses KEY=COUNT ...``; None when neither is given."""
         if monthly_requests is not None and licenses is not None:
-            raise AllowanceError(
+            raise refuse(
                 OPTION_LICENSES,
                 " ".join(licenses),
                 f"give {OPTION_ALLOWANCE} or {OPTION_LICENSES}, not both",
@@ -259,7 +251,7 @@ class Allowance:
         if monthly_requests is not None:
             text = monthly_requests.strip().replace(",", "").replace("_", "")
             if not text.isdigit() or int(text) < 1:
-                raise AllowanceError(
+                raise refuse(
                     OPTION_ALLOWANCE,
                     monthly_requests,
                     "expected a whole number of requests a month, at least 1",
@@ -268,14 +260,14 @@ class Allowance:
         if licenses is None:
             return None
         if not licenses:
-            raise AllowanceError(
+            raise refuse(
                 OPTION_LICENSES, "", f"expected KEY=COUNT pairs such as {_EXAMPLE_COMMAND_LINE}"
             )
         counts: list[tuple[str, str, object]] = []
         for pair in licenses:
             key, separator, count = pair.partition("=")
             if not separator:
-                raise AllowanceError(
+                raise refuse(
                     OPTION_LICENSES, pair, f"expected KEY=COUNT, e.g. {_EXAMPLE_COMMAND_LINE}"
                 )
             text = count.strip().replace(",", "").replace("_", "")
@@ -291,14 +283,12 @@ class Allowance:
         for line_field, key, count in counts:
             line = _license_line(line_field, key, count)
             if line.key in lines:
-                raise AllowanceError(line_field, key, f"{line.key} is given more than once")
+                raise refuse(line_field, key, f"{line.key} is given more than once")
             lines[line.key] = line
         total = sum(line.monthly_requests for line in lines.values())
         if total < 1:
             shown = {line.key: line.count for line in lines.values()}
-            raise AllowanceError(
-                field, shown, "the licenses allow no request: at least one count above 0"
-            )
+            raise refuse(field, shown, "the licenses allow no request: at least one count above 0")
         # In the table's order: the same licenses are the same value, however they were listed.
         ordered = sorted(lines.values(), key=lambda line: LICENSE_KEYS.index(line.key))
         return cls(monthly_requests=total, licenses=tuple(ordered))
@@ -321,13 +311,13 @@ def _license_line(field: str, key: str, count: object) -> LicenseLine:
     tier_key, separator, type_text = key.strip().lower().partition(":")
     tier = _TIERS.get(tier_key)
     if tier is None:
-        raise AllowanceError(field, key, f"unknown license; allowed: {', '.join(LICENSE_KEYS)}")
+        raise refuse(field, key, f"unknown license; allowed: {', '.join(LICENSE_KEYS)}")
     types = ", ".join(license_type.value for license_type in LicenseType)
     if not separator or type_text not in set(LicenseType):
-        raise AllowanceError(field, key, f"expected {tier.key}:TYPE with TYPE one of {types}")
+        raise refuse(field, key, f"expected {tier.key}:TYPE with TYPE one of {types}")
     license_type = LicenseType(type_text)
     if tier.requests_per_unit(license_type) is None:
-        raise AllowanceError(
+        raise refuse(
             field,
             key,
             f"Genesys publishes no {license_type} allowance for {tier.label}; "
@@ -338,5 +328,5 @@ def _license_line(field: str, key: str, count: object) -> LicenseLine:
         unit = (
             "billable hours in a month" if license_type is LicenseType.HOURLY else "billable users"
         )
-        raise AllowanceError(field, count, f"expected a whole number of {unit}, 0 or more")
+        raise refuse(field, count, f"expected a whole number of {unit}, 0 or more")
     return LicenseLine(tier=tier, license_type=license_type, count=number)

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from usage_pipeline.errors import InvalidInput
 from usage_pipeline.fair_use import (
     LICENSE_KEYS,
     LICENSES,
     Allowance,
-    AllowanceError,
     LicenseType,
 )
 
@@ -186,7 +186,7 @@ def test_neither_command_line_option_means_no_allowance() -> None:
 def test_a_refused_mapping_names_field_value_and_what_is_allowed(
     value: object, field: str, shown: object, allowed: str
 ) -> None:
-    with pytest.raises(AllowanceError) as raised:
+    with pytest.raises(InvalidInput) as raised:
         Allowance.from_mapping(value)
 
     assert raised.value.field == field
@@ -220,7 +220,7 @@ def test_a_refused_mapping_names_field_value_and_what_is_allowed(
 def test_a_refused_command_line_names_option_value_and_what_is_allowed(
     allowance: str | None, licenses: list[str] | None, field: str, shown: object, allowed: str
 ) -> None:
-    with pytest.raises(AllowanceError) as raised:
+    with pytest.raises(InvalidInput) as raised:
         Allowance.from_command_line(allowance, licenses)
 
     assert raised.value.field == field
@@ -229,7 +229,7 @@ def test_a_refused_command_line_names_option_value_and_what_is_allowed(
 
 
 def test_json_that_is_not_json_is_refused() -> None:
-    with pytest.raises(AllowanceError, match="expected JSON"):
+    with pytest.raises(InvalidInput, match="expected JSON"):
         Allowance.from_json("{monthlyRequests: 5}")
 
 

@@ -205,20 +205,31 @@ def test_a_complete_month_with_a_missing_day_is_not_complete_and_projects_only_t
 # --- February ------------------------------------------------------------------------------------
 
 
-def test_february_of_28_days() -> None:
-    # GIVEN February 2026 landed through Saturday the 14th: weekdays 1000, weekends 100
-    landed = _month_days(date(2026, 2, 1), date(2026, 2, 14), _weekday_weekend(1000, 100))
+@pytest.mark.parametrize(
+    ("through", "weekday", "weekend", "so_far", "future", "last"),
+    [
+        # 2026 through Saturday the 14th: 10 weekdays and 4 weekend days each side of it
+        (date(2026, 2, 14), 1000, 100, 10 * 1000 + 4 * 100, 10 * 1000 + 4 * 100, 28),
+        # 2028 (leap) through Thursday the 10th: 8 weekdays and 2 weekend days, then 13 and 6
+        (date(2028, 2, 10), 2000, 500, 8 * 2000 + 2 * 500, 13 * 2000 + 6 * 500, 29),
+    ],
+    ids=["28 days", "29 days"],
+)
+def test_february(
+    through: date, weekday: int, weekend: int, so_far: int, future: int, last: int
+) -> None:
+    # GIVEN February landed from the 1st: the same requests every weekday, every weekend day
+    first = through.replace(day=1)
+    landed = _month_days(first, through, _weekday_weekend(weekday, weekend))
 
-    projection = project_month(
-        landed, month=date(2026, 2, 1), through=date(2026, 2, 14), allowance=None
-    )
+    projection = project_month(landed, month=first, through=through, allowance=None)
 
-    # THEN 10 weekdays and 4 weekend days landed, as many are projected; the month ends on the 28th
-    assert projection.requests_so_far == 10 * 1000 + 4 * 100
-    assert projection.future_estimate == 10 * 1000 + 4 * 100
-    assert projection.projected_requests == 20_800
-    assert projection.days[-1].day == date(2026, 2, 28)
-    assert len(projection.days) == 28
+    # THEN the month ends on its last day, and the days after `through` are projected
+    assert projection.requests_so_far == so_far
+    assert projection.future_estimate == future
+    assert projection.projected_requests == so_far + future
+    assert projection.days[-1].day == first.replace(day=last)
+    assert len(projection.days) == last
 
 
 def test_february_of_28_days_complete() -> None:
@@ -234,21 +245,6 @@ def test_february_of_28_days_complete() -> None:
     assert projection.missing_estimate == 0
     assert projection.crossing is None  # exactly the allowance is not over it
     assert projection.projected_overage == 0
-
-
-def test_february_of_a_leap_year() -> None:
-    # GIVEN February 2028 landed through Thursday the 10th: weekdays 2000, weekends 500
-    landed = _month_days(date(2028, 2, 1), date(2028, 2, 10), _weekday_weekend(2000, 500))
-
-    projection = project_month(
-        landed, month=date(2028, 2, 1), through=date(2028, 2, 10), allowance=None
-    )
-
-    # THEN 8 weekdays and 2 weekend days so far; 13 weekdays and 6 weekend days to the 29th
-    assert projection.requests_so_far == 8 * 2000 + 2 * 500
-    assert projection.future_estimate == 13 * 2000 + 6 * 500
-    assert projection.projected_requests == 46_000
-    assert projection.days[-1].day == date(2028, 2, 29)
 
 
 # --- a holiday-like dip, a trend -----------------------------------------------------------------
