@@ -159,6 +159,11 @@ class Allowance:
     monthly_requests: int
     licenses: tuple[LicenseLine, ...] = ()
 
+    def __post_init__(self) -> None:
+        # The parsers refuse less with a message; this guards values built in code.
+        if self.monthly_requests < 1:
+            raise ValueError(f"an allowance of {self.monthly_requests} requests allows nothing")
+
     def overage(self, requests: int) -> int:
         """The requests Genesys would bill: those over the allowance, never below 0."""
         return max(0, requests - self.monthly_requests)
@@ -308,7 +313,7 @@ def _whole_number(value: object) -> int | None:
 
 
 def _license_line(field: str, key: str, count: object) -> LicenseLine:
-    tier_key, separator, type_text = key.strip().lower().partition(":")
+    tier_key, separator, type_text = (part.strip() for part in key.lower().partition(":"))
     tier = _TIERS.get(tier_key)
     if tier is None:
         raise refuse(field, key, f"unknown license; allowed: {', '.join(LICENSE_KEYS)}")

@@ -35,6 +35,16 @@ Two pure functions over numbers the caller has already summed (no I/O, no clock)
     the month's requests and how it moved (percentage points) against its share of the month
     before; clients new this month have no previous share, clients gone are listed apart.
 
+Rendering it (the report's section, the alarm's metric, the digest's line):
+- the month at a glance: ``requests_so_far``, ``projected_requests``, ``allowance.monthly_requests``
+  (``allowance.describe()`` says how it is made up), ``crossing``, ``projected_overage``;
+- the days: ``days`` (one per day of the month, ``status`` landed / missing / future, ``counted``
+  and ``running_total``) draw as bars and a running line against the allowance; ``missing_days``
+  must be said, with ``missing_estimate`` ("counted at the rate");
+- how it was made: ``weekday_rate`` and ``weekend_rate`` (``requests_per_day``, ``basis``,
+  ``days``), e.g. "weekdays at 14,233 a day: the median of the 10 weekdays Nov 9 to Nov 20";
+- the metric: ``projected_percent``; the digest's top client: ``client_shares(...).top(1)``.
+
 What the numbers mean (say it where they are shown): the aggregates API counts every request,
 Genesys's own ``purecloud`` clients included, which the legacy API and Genesys's admin page leave
 out, and neither API returns billing numbers: a projection from aggregates rows is an upper bound

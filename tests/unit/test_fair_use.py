@@ -117,7 +117,7 @@ def test_a_number_allowance_and_its_description() -> None:
 
 
 def test_keys_are_read_case_insensitively() -> None:
-    allowance = Allowance.from_command_line(None, [" CX3:Named = 2"])
+    allowance = Allowance.from_command_line(None, [" CX3 : Named = 2"])
 
     assert allowance is not None
     assert allowance.monthly_requests == 280_000
@@ -258,3 +258,8 @@ def test_the_readme_license_table_is_the_modules() -> None:
     told = re.search(r"allows ([\d,]+); 505,992\s+requests bill ([\d,]+)", section)
     assert told is not None
     assert told.groups() == (f"{example.monthly_requests:,}", f"{example.overage(505_992):,}")
+
+
+def test_an_allowance_built_in_code_must_allow_something() -> None:
+    with pytest.raises(ValueError, match="allows nothing"):
+        Allowance(monthly_requests=0)
