@@ -10,12 +10,16 @@ Secrets Manager only.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from constructs import Node
+
+from usage_pipeline.errors import InvalidInput
+from usage_pipeline.fair_use import Allowance
 
 _T = TypeVar("_T")
 
@@ -32,6 +36,8 @@ KEY_RATE_LIMITED_PERCENT_ALARM_THRESHOLD = "rateLimitedPercentAlarmThreshold"
 KEY_JOB_TIMEOUT_MINUTES = "jobTimeoutMinutes"
 KEY_PROJECTION_START_DATE = "projectionStartDate"
 KEY_LOOKBACK_DAYS = "lookbackDays"
+KEY_FAIR_USE = "fairUse"
+KEY_FAIR_USE_ALARM_PERCENT = "fairUseAlarmPercent"
 
 ALL_KEYS = (
     KEY_GENESYS_ENVIRONMENT,
@@ -47,6 +53,8 @@ ALL_KEYS = (
     KEY_JOB_TIMEOUT_MINUTES,
     KEY_PROJECTION_START_DATE,
     KEY_LOOKBACK_DAYS,
+    KEY_FAIR_USE,
+    KEY_FAIR_USE_ALARM_PERCENT,
 )
 
 # A Genesys Cloud region's domain (mypurecloud.com, usw2.pure.cloud, mypurecloud.com.au, ...).
@@ -70,6 +78,9 @@ MAX_LOOKBACK_DAYS = 90
 MIN_JOB_TIMEOUT_MINUTES = 5
 # Standard workflows run up to a year, but a Genesys usage job stuck for a day is dead.
 MAX_JOB_TIMEOUT_MINUTES = 24 * 60
+# Below 100 warns before the allowance is reached, above it tolerates some overage; 1000 catches
+# a typo (the projection as a percentage of the allowance is what the alarm compares).
+MAX_FAIR_USE_ALARM_PERCENT = 1000
 
 
 class ConfigError(ValueError):
@@ -99,6 +110,8 @@ class PipelineConfig:
     job_timeout_minutes: int
     projection_start_date: str
     lookback_days: int
+    fair_use: Allowance | None  # None: no allowance configured (the month's numbers still count)
+    fair_use_alarm_percent: float
 
     @property
     def creates_secret(self) -> bool:
@@ -141,6 +154,12 @@ class PipelineConfig:
             ),
             projection_start_date=_required(context, KEY_PROJECTION_START_DATE, _past_date),
             lookback_days=_required(context, KEY_LOOKBACK_DAYS, _int_between(1, MAX_LOOKBACK_DAYS)),
+            fair_use=_fair_use(context.get(KEY_FAIR_USE)),
+            fair_use_alarm_percent=_required(
+                context,
+                KEY_FAIR_USE_ALARM_PERCENT,
+                _percent_up_to(MAX_FAIR_USE_ALARM_PERCENT, "of the fair use allowance"),
+            ),
         )
 
 
@@ -220,18 +239,48 @@ def _int_between(low: int, high: int) -> Callable[[object], int]:
 _days = _int_between(1, MAX_RETENTION_DAYS)
 
 
-def _percent(value: object) -> float:
-    number: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-    elif isinstance(value, str):
+def _percent_up_to(high: float, of: str = "") -> Callable[[object], float]:
+    def parse(value: object) -> float:
+        number: float | None = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                number = None
+        if number is None or not 0 < number <= high:
+            what = f"a percentage {of}".rstrip()
+            raise ValueError(f"expected {what} above 0 and at most {high:g}")
+        return number
+
+    return parse
+
+
+_percent = _percent_up_to(100)
+
+
+def _fair_use(value: object) -> Allowance | None:
+    """cdk.json's object, or its JSON text (``-c fairUse='{...}'``); absent, empty or {}: none."""
+    if isinstance(value, str):
+        if not value.strip():
+            return None
         try:
-            number = float(value.strip())
+            value = json.loads(value)
         except ValueError:
-            number = None
-    if number is None or not 0 < number <= 100:
-        raise ValueError("expected a percentage above 0 and at most 100")
-    return number
+            raise ConfigError(
+                KEY_FAIR_USE,
+                value,
+                'expected a JSON object: {"monthlyRequests": N} or {"licenses": {"cx3:named": N}}',
+            ) from None
+    if value is None or value == {}:
+        return None
+    try:
+        return Allowance.from_mapping(value)
+    except InvalidInput as refused:
+        # The allowance names its own field (licenses.cx9:named); under fairUse in cdk.json.
+        field = KEY_FAIR_USE if refused.field == "allowance" else f"{KEY_FAIR_USE}.{refused.field}"
+        raise ConfigError(field, refused.value, refused.allowed) from None
 
 
 def _email(value: object) -> str:

@@ -180,6 +180,15 @@ class SimulatorSettings:
             minimum=0,
         ),
     )
+    # A month with a trend, to test a projection against: day d of every month answers
+    # 1 + growth/100 x (d - 1) times its counts. Off by default: the data stays as it is.
+    growth: float = field(
+        default=0.0,
+        metadata=_option(
+            "percent of the 1st's traffic each day of a month adds (a trend through every month)",
+            minimum=0,
+        ),
+    )
 
     def __post_init__(self) -> None:
         for name in ("client_id", "client_secret"):

@@ -243,9 +243,10 @@ class Organization:
         # dimensions -> (each stream's group key, whether the keys rise with the stream index)
         self._stream_keys: dict[tuple[str, ...], tuple[array[int], bool]] = {}
         self._days: BoundedCache[date, DayUsage] = BoundedCache(_DAYS_CACHED)
-        self._grouped: BoundedCache[tuple[date, tuple[str, ...], int, int], GroupedCounts] = (
-            BoundedCache(_GROUPED_ROWS_CACHED, cost=len)
-        )
+        # (day, dimensions, share numerator and denominator, trend numerator and denominator)
+        self._grouped: BoundedCache[
+            tuple[date, tuple[str, ...], int, int, int, int], GroupedCounts
+        ] = BoundedCache(_GROUPED_ROWS_CACHED, cost=len)
         self._keys_lock = threading.Lock()
 
     def codec(self, dimensions: tuple[str, ...]) -> KeyCodec:
@@ -260,11 +261,16 @@ class Organization:
         return usage
 
     def day_totals(
-        self, day: date, dimensions: tuple[str, ...], share: tuple[int, int] = (1, 1)
+        self,
+        day: date,
+        dimensions: tuple[str, ...],
+        share: tuple[int, int] = (1, 1),
+        trend: tuple[int, int] = (1, 1),
     ) -> GroupedCounts:
-        """One day's counts grouped by `dimensions` (DIMENSIONS order), each stream's counts
-        taken at `share` (numerator, denominator; rounded down) while the day is not final."""
-        cache_key = (day, dimensions, *share)
+        """One day's counts grouped by `dimensions` (DIMENSIONS order): each stream's counts
+        times `trend` (numerator, denominator; see `_trended`), then taken at `share` (rounded
+        down) while the day is not final."""
+        cache_key = (day, dimensions, *share, *trend)
         grouped = self._grouped.get(cache_key)
         if grouped is not None:
             return grouped
@@ -272,6 +278,8 @@ class Organization:
         keys_of_streams, rising = self._keys_of_streams(dimensions)
         keys = [keys_of_streams[stream] for stream in usage.streams]
         counts: Sequence[tuple[int, ...]] = usage.counts
+        if trend[0] != trend[1]:
+            counts = _trended(usage.streams, counts, *trend)
         numerator, denominator = share
         if numerator != denominator:
             counts = [tuple(c * numerator // denominator for c in each) for each in usage.counts]
@@ -371,6 +379,22 @@ def _day_counts(
     return counts
 
 
+def _trended(
+    streams: Sequence[int], counts: Sequence[tuple[int, ...]], numerator: int, denominator: int
+) -> list[tuple[int, ...]]:
+    """Counts times numerator/denominator, rounded up or down so that the totals grow by the
+    factor: most streams count a few requests, which rounding down alone would leave as they are.
+
+    The rounding offset is fixed per stream (a Weyl sequence of its index), so the same stream
+    gets the same offset on each of its counts: status429 stays within status400, and 0 stays 0.
+    """
+    trended: list[tuple[int, ...]] = []
+    for stream, each in zip(streams, counts, strict=True):
+        offset = (stream * _WEYL) % denominator
+        trended.append(tuple((count * numerator + offset) // denominator for count in each))
+    return trended
+
+
 def _group_rising(keys: list[int], counts: Sequence[tuple[int, ...]]) -> GroupedCounts:
     """Group counts whose keys already rise (equal keys adjacent): one pass, no sorting."""
     group_keys: list[int] = []
@@ -403,6 +427,9 @@ def _group(keys: list[int], counts: Sequence[Sequence[int]]) -> GroupedCounts:
             for position, value in enumerate(each):
                 group[position] += value
     return GroupedCounts.from_totals(totals)
+
+
+_WEYL: Final = 0x9E3779B1  # 2**32 / golden ratio: consecutive multiples spread evenly
 
 
 def _portion(total: int, rate: int, bits: int) -> int:

@@ -9,6 +9,7 @@ row of every page, in the order the pages serve them, kept compact and rendered 
 from __future__ import annotations
 
 import bisect
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -186,6 +187,7 @@ _LEGACY_METRIC_KEYS: Final = {
 }
 _METRIC_INDEX: Final = {metric: index for index, metric in enumerate(wire.METRICS)}
 _WEEKDAY_OF_WEEK_START: Final = {"monday": 0, "sunday": 6}
+_TREND_SCALE: Final = 100_000  # 100 percent in thousandths
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,7 @@ class Readings:
     today: date
     week_start: str = options.WEEK_STARTS[0]
     late_days: int = 0  # a day's numbers grow until this many days after it (0: final at once)
+    growth: float = 0.0  # percent of the 1st's traffic each later day of a month adds
 
     def share(self, day: date) -> tuple[int, int]:
         """The share of its final counts `day` answers now, as (numerator, denominator).
@@ -205,6 +208,14 @@ class Readings:
         if age > self.late_days:
             return (1, 1)
         return (age, self.late_days + 1)
+
+    def trend(self, day: date) -> tuple[int, int]:
+        """The factor `growth` puts on `day`'s counts, 1 + growth/100 x (day of month - 1), as
+        (numerator, denominator) in lowest terms ((1, 1) without growth)."""
+        # Thousandths of a percent: a growth given with up to three decimals is exact.
+        numerator = _TREND_SCALE + round(self.growth * 1000) * (day.day - 1)
+        divisor = math.gcd(numerator, _TREND_SCALE)
+        return (numerator // divisor, _TREND_SCALE // divisor)
 
     def period_start(self, day: date, query: UsageQuery) -> date:
         if query.granularity == "Day":
@@ -262,7 +273,7 @@ def usage_result(organization: Organization, query: UsageQuery, readings: Readin
     last_day = min(query.last_day, readings.today - timedelta(days=1))
     day = query.first_day
     while day <= last_day:
-        totals = organization.day_totals(day, dimensions, readings.share(day))
+        totals = organization.day_totals(day, dimensions, readings.share(day), readings.trend(day))
         parts.setdefault(readings.period_start(day, query), []).append(totals)
         day += timedelta(days=1)
     # Days are walked in order, so periods are too; a period's groups are sorted by their key.

@@ -145,7 +145,10 @@ class GenesysSimulator:
     def readings(self) -> Readings:
         settings = self.settings
         return Readings(
-            today=self.today(), week_start=settings.week_start, late_days=settings.late_days
+            today=self.today(),
+            week_start=settings.week_start,
+            late_days=settings.late_days,
+            growth=settings.growth,
         )
 
     def expected_result(self, api: str, query: Mapping[str, Any]) -> UsageResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -25,6 +26,8 @@ def test_cdk_json_defaults() -> None:
     assert config.job_timeout_seconds == 3600
     assert config.projection_start_date == "2024-01-01"
     assert config.lookback_days == 3
+    assert config.fair_use is None
+    assert config.fair_use_alarm_percent == 100
     assert set(ALL_KEYS) <= set(cdk_json_context())
 
 
@@ -64,6 +67,10 @@ def test_command_line_strings_are_accepted() -> None:
         ("projectionStartDate", "2999-01-01", "not after today"),
         ("lookbackDays", 0, "from 1 to 90"),
         ("lookbackDays", 91, "from 1 to 90"),
+        ("fairUseAlarmPercent", 0, "above 0 and at most 1000"),
+        ("fairUseAlarmPercent", "high", "above 0 and at most 1000"),
+        ("fairUseAlarmPercent", None, "required"),
+        ("fairUse", "{licenses: 1}", "JSON object"),
         ("genesysEnvironment", None, "required"),
     ],
 )
@@ -81,3 +88,71 @@ def test_the_app_fails_fast_on_a_bad_context_value() -> None:
 
     with pytest.raises(ConfigError, match="jobTimeoutMinutes"):
         build(jobTimeoutMinutes="sixty")
+
+
+@pytest.mark.parametrize("absent", [None, {}, "", " ", "{}"])
+def test_no_fair_use_allowance_unless_one_is_configured(absent: Any) -> None:
+    assert _config(fairUse=absent).fair_use is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"licenses": {"cx3:named": 2}},
+        '{"licenses": {"cx3:named": 2}}',  # -c fairUse='...' arrives as text
+        {"monthlyRequests": 280000},
+    ],
+)
+def test_a_fair_use_allowance_in_either_shape(value: Any) -> None:
+    config = _config(fairUse=value, fairUseAlarmPercent="80")
+
+    assert config.fair_use is not None
+    assert config.fair_use.monthly_requests == 280_000
+    assert config.fair_use_alarm_percent == 80.0
+
+
+def test_the_fair_use_allowance_travels_to_a_lambda_as_json_text() -> None:
+    from usage_pipeline.fair_use import Allowance
+
+    config = _config(fairUse={"licenses": {"cx3:named": 120, "cx1:concurrent": 30}})
+
+    assert config.fair_use is not None
+    assert Allowance.from_json(config.fair_use.to_json()) == config.fair_use
+
+
+@pytest.mark.parametrize(
+    ("value", "key", "shown", "allowed"),
+    [
+        ({"licenses": {"cx9:named": 1}}, "fairUse.licenses.cx9:named", "cx9:named", "cx3:named"),
+        ({"licenses": {"cx3:named": -1}}, "fairUse.licenses.cx3:named", -1, "0 or more"),
+        ({"licenses": {"cx3:named": 1.5}}, "fairUse.licenses.cx3:named", 1.5, "whole number"),
+        ({"licenses": {"cx3:weekly": 1}}, "fairUse.licenses.cx3:weekly", "cx3:weekly", "hourly"),
+        ({"licenses": {}}, "fairUse.licenses", {}, "license counts"),
+        ({"monthlyRequests": 0}, "fairUse.monthlyRequests", 0, "at least 1"),
+        (
+            {"monthlyRequests": 1, "licenses": {"cx3:named": 1}},
+            "fairUse",
+            {"monthlyRequests": 1, "licenses": {"cx3:named": 1}},
+            "not both",
+        ),
+        ({"requests": 5}, "fairUse.requests", 5, "monthlyRequests"),
+        ([1], "fairUse", [1], "an object"),
+    ],
+)
+def test_a_bad_fair_use_allowance_names_its_field_value_and_what_is_allowed(
+    value: Any, key: str, shown: Any, allowed: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        _config(fairUse=value)
+
+    assert raised.value.key == key
+    assert raised.value.value == shown
+    assert allowed in raised.value.allowed
+    assert f"{key!r}: {shown!r}" in str(raised.value)
+
+
+def test_the_app_fails_fast_on_a_bad_fair_use_allowance() -> None:
+    from tests.infrastructure.conftest import build
+
+    with pytest.raises(ConfigError, match=re.escape("fairUse.licenses.cx9:named")):
+        build(fairUse={"licenses": {"cx9:named": 1}})

@@ -166,6 +166,13 @@ def expected_period_start(day: date, granularity: str, week_start: str) -> date:
         pytest.param(
             "Month", {"late_days": 4}, date(2026, 11, 1), date(2026, 12, 1), id="month, late data"
         ),
+        pytest.param(
+            "Month",
+            {"growth": 7.5, "late_days": 2},
+            date(2026, 10, 1),
+            date(2026, 12, 1),
+            id="months with a trend, late data",
+        ),
     ],
 )
 def test_week_and_month_rows_are_the_sums_of_their_days(
@@ -654,6 +661,39 @@ def test_a_day_younger_than_late_days_grows_each_day_until_final() -> None:
     # AND rows appear as the day fills in: none disappears
     keys = [{dimension_key(wire.API_AGGREGATES, row) for row in rows} for rows in seen]
     assert keys[0] <= keys[1] <= keys[2]
+
+
+# --- a trend -------------------------------------------------------------------------------------
+
+
+def test_growth_off_by_default_and_on_the_1st_changes_nothing() -> None:
+    # GIVEN the default simulator and one whose months grow
+    default, growing = simulator_with(), simulator_with(growth=10)
+
+    # THEN the default has no growth, and the 1st of a month answers the same under both
+    assert SimulatorSettings().growth == 0
+    assert day_rows(growing, date(2026, 11, 1)) == day_rows(default, date(2026, 11, 1))
+    assert day_rows(growing, date(2026, 11, 10)) != day_rows(default, date(2026, 11, 10))
+
+
+@pytest.mark.parametrize(("growth", "day"), [(10.0, 16), (2.5, 21), (0.1, 11), (50.0, 30)])
+def test_growth_adds_its_percent_of_the_1st_every_day_of_the_month(growth: float, day: int) -> None:
+    # GIVEN a day of the month with and without growth
+    when = date(2026, 10, day)
+    flat = day_rows(simulator_with(), when)
+    grown = day_rows(simulator_with(growth=growth), when)
+
+    # THEN its total is 1 + growth/100 x (day - 1) times the flat one (rounding: within 0.5%)
+    factor = 1 + growth / 100 * (day - 1)
+    assert total_requests(grown) == pytest.approx(total_requests(flat) * factor, rel=0.005)
+    # AND the same rows keep the rules: no group appears or vanishes, 429s within 400s
+    flat_by_key = {dimension_key(wire.API_AGGREGATES, row): row for row in flat}
+    assert set(flat_by_key) == {dimension_key(wire.API_AGGREGATES, row) for row in grown}
+    for row in grown:
+        before = flat_by_key[dimension_key(wire.API_AGGREGATES, row)]
+        assert row["requestCount"] >= before["requestCount"]
+        assert 0 <= row["status429"] <= row["status400"]
+        assert row["requestCount"] == sum(row[key] for key in STATUS_KEYS)
 
 
 def test_measure_reports_the_rows_and_pages_of_a_backfill(

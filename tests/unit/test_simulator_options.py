@@ -38,6 +38,7 @@ CONTRACTS = REPO_ROOT / "docs" / "contracts.md"
         ("latency=0.05", ("latency", 0.05)),
         ("latency=1", ("latency", 1.0)),
         ("late-days=3", ("late_days", 3)),
+        ("growth=2.5", ("growth", 2.5)),
         ("today=2026-11-22", ("today", date(2026, 11, 22))),
         ("polls-until-done=0", ("polls_until_done", 0)),
         ("rate_limit_per_minute=60", ("rate_limit_per_minute", 60)),
