@@ -12,12 +12,11 @@ requests over the organization's sum monthly in arrears ("overage = actual reque
   ``concurrent_published=False`` so a page can say so). Every CX tier's concurrent figure is 1.3x
   its named one, so if such licenses exist the real allowance is rather higher: the reading errs on
   the side of warning early.
-- The policy's note on hourly licenses ("1/111th of the Named user allocation per hour", non-digital
-  CX tiers only) and Genesys's "hourly user licenses" article, which publishes the per-hour figures
-  themselves: CX 1 675, CX 2 990, CX 3 1,260 requests per billable hour (1/111 of 140,000 is
-  1,261.26: the article's figure is used). ``cx1:hourly=N`` counts N billable hours in the month
-  (Genesys rounds a month's user hours up to a whole hour). Communicate, EX and the Digital tiers
-  publish no hourly figure and are refused with ``:hourly``.
+- The policy's rule for hourly licenses: "1/111th of the Named user allocation per hour"
+  (non-digital CX tiers). ``cx1:hourly=N`` counts N billable hours in the month; the month's
+  allowance is N x named / 111, rounded down to a whole request (so 1,000 CX 2 hours allow
+  990,990). Communicate, EX and the Digital tiers have no hourly license and are refused with
+  ``:hourly``.
 - "Resource usage on your invoice": the overage arithmetic and its example (one CX 3 concurrent
   license: 182,000 allowed, 505,992 made, 323,992 billed).
 
@@ -39,9 +38,11 @@ writes the mapping form back, which ``Allowance.from_json`` reads.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any, Final
 
 from usage_pipeline.refusals import refuse
@@ -68,15 +69,14 @@ class LicenseTier:
     label: str  # how Genesys names it
     named: int
     concurrent: int
-    hourly: int | None  # None: Genesys publishes no hourly figure for this tier
+    hourly: bool  # whether the tier is sold by the billable hour
     concurrent_published: bool = True  # False: Genesys gives a Named figure only (see above)
 
-    def requests_per_unit(self, license_type: LicenseType) -> int | None:
-        return {
-            LicenseType.NAMED: self.named,
-            LicenseType.CONCURRENT: self.concurrent,
-            LicenseType.HOURLY: self.hourly,
-        }[license_type]
+    def requests_per_unit(self, license_type: LicenseType) -> Fraction | None:
+        """Requests a month per user (per billable hour: named / 111); None: no such license."""
+        if license_type is LicenseType.HOURLY:
+            return Fraction(self.named, HOURS_PER_NAMED_MONTH) if self.hourly else None
+        return Fraction(self.named if license_type is LicenseType.NAMED else self.concurrent)
 
 
 SOURCES: Final = (
@@ -85,24 +85,22 @@ SOURCES: Final = (
         "https://help.mypurecloud.com/articles/genesys-cloud-fair-use-policy/",
     ),
     (
-        "Genesys Cloud hourly user licenses",
-        "https://help.mypurecloud.com/articles/genesys-cloud-user-hour-pricing/",
-    ),
-    (
         "Resource usage on your invoice",
         "https://help.mypurecloud.com/articles/resource-usage-on-your-invoice/",
     ),
 )
 
 # API on-demand requests per billable user and month (hourly: per billable hour); SOURCES above.
+# An hourly license gets "1/111th of the Named user allocation per hour" (the policy).
+HOURS_PER_NAMED_MONTH: Final = 111
 LICENSES: Final = (
-    LicenseTier("communicate", "Communicate", 10_000, 10_000, None, concurrent_published=False),
-    LicenseTier("cx1", "CX 1", 75_000, 97_500, 675),
-    LicenseTier("cx2", "CX 2", 110_000, 143_000, 990),
-    LicenseTier("cx2-digital", "CX 2 Digital", 110_000, 143_000, None),
-    LicenseTier("cx3", "CX 3", 140_000, 182_000, 1_260),
-    LicenseTier("cx3-digital", "CX 3 Digital", 140_000, 182_000, None),
-    LicenseTier("ex", "EX", 75_000, 75_000, None, concurrent_published=False),
+    LicenseTier("communicate", "Communicate", 10_000, 10_000, False, concurrent_published=False),
+    LicenseTier("cx1", "CX 1", 75_000, 97_500, True),
+    LicenseTier("cx2", "CX 2", 110_000, 143_000, True),
+    LicenseTier("cx2-digital", "CX 2 Digital", 110_000, 143_000, False),
+    LicenseTier("cx3", "CX 3", 140_000, 182_000, True),
+    LicenseTier("cx3-digital", "CX 3 Digital", 140_000, 182_000, False),
+    LicenseTier("ex", "EX", 75_000, 75_000, False, concurrent_published=False),
 )
 _TIERS: Final = {tier.key: tier for tier in LICENSES}
 LICENSE_KEYS: Final = tuple(
@@ -126,14 +124,14 @@ class LicenseLine:
         return f"{self.tier.key}:{self.license_type}"
 
     @property
-    def requests_per_unit(self) -> int:
+    def requests_per_unit(self) -> Fraction:
         per_unit = self.tier.requests_per_unit(self.license_type)
         assert per_unit is not None  # refused when the line was parsed
         return per_unit
 
     @property
     def monthly_requests(self) -> int:
-        return self.count * self.requests_per_unit
+        return math.floor(self.count * self.requests_per_unit)
 
     @property
     def figure_published(self) -> bool:
@@ -142,10 +140,13 @@ class LicenseLine:
 
     def describe(self) -> str:
         """E.g. "120 x CX 3 named (140,000 each) = 16,800,000"."""
-        unit = "an hour" if self.license_type is LicenseType.HOURLY else "each"
+        if self.license_type is LicenseType.HOURLY:
+            unit = f"{self.tier.named:,} / {HOURS_PER_NAMED_MONTH} an hour"
+        else:
+            unit = f"{int(self.requests_per_unit):,} each"
         return (
             f"{self.count:,} x {self.tier.label} {self.license_type} "
-            f"({self.requests_per_unit:,} {unit}) = {self.monthly_requests:,}"
+            f"({unit}) = {self.monthly_requests:,}"
         )
 
 

@@ -40,15 +40,17 @@ def test_the_table_holds_genesys_published_figures() -> None:
     assert {tier.key for tier in LICENSES} == set(PUBLISHED)
 
 
-def test_hourly_figures_are_about_a_111th_of_the_named_one_and_only_for_non_digital_cx() -> None:
-    # GIVEN the tiers with an hourly figure (Genesys's hourly license article)
-    hourly = {tier.key: tier for tier in LICENSES if tier.hourly is not None}
+def test_an_hourly_license_allows_a_111th_of_the_named_figure_an_hour_for_non_digital_cx() -> None:
+    # GIVEN the tiers sold by the hour
+    hourly = {tier.key for tier in LICENSES if tier.hourly}
 
-    # THEN they are CX 1-3, each within 2 requests of the policy's 1/111 of the named figure
-    assert set(hourly) == {"cx1", "cx2", "cx3"}
-    for tier in hourly.values():
-        assert tier.hourly is not None
-        assert abs(tier.hourly - tier.named / 111) < 2
+    # THEN they are CX 1-3, and 111 billable hours allow what one named user does
+    assert hourly == {"cx1", "cx2", "cx3"}
+    for key in hourly:
+        named = Allowance.from_mapping({"licenses": {f"{key}:named": 1}}).monthly_requests
+        per_111_hours = Allowance.from_mapping({"licenses": {f"{key}:hourly": 111}})
+        assert per_111_hours.monthly_requests == named
+    assert Allowance.from_mapping({"licenses": {"cx3:hourly": 1}}).monthly_requests == 1261
     assert "cx3:hourly" in LICENSE_KEYS
     assert "ex:hourly" not in LICENSE_KEYS
 
@@ -81,10 +83,10 @@ def test_licenses_add_up_and_say_how() -> None:
     )
 
     # THEN the allowance is their sum, lines in the table's order, and the description shows each
-    assert allowance.monthly_requests == 120 * 140_000 + 30 * 97_500 + 1000 * 990
+    assert allowance.monthly_requests == 120 * 140_000 + 30 * 97_500 + 990_990
     assert [(line.key, line.monthly_requests) for line in allowance.licenses] == [
         ("cx1:concurrent", 2_925_000),
-        ("cx2:hourly", 990_000),
+        ("cx2:hourly", 990_990),
         ("cx3:named", 16_800_000),
     ]
     assert allowance == Allowance.from_command_line(
@@ -92,7 +94,7 @@ def test_licenses_add_up_and_say_how() -> None:
     )
     described = allowance.describe()
     assert "120 x CX 3 named (140,000 each) = 16,800,000" in described
-    assert "1,000 x CX 2 hourly (990 an hour) = 990,000" in described
+    assert "1,000 x CX 2 hourly (110,000 / 111 an hour) = 990,990" in described
     assert f"{allowance.monthly_requests:,} in all" in described
 
 
@@ -246,11 +248,12 @@ def test_the_readme_license_table_is_the_modules() -> None:
     }
 
     # THEN its table shows every tier's figures as the module holds them
-    def shown(value: int | None) -> str:
-        return "-" if value is None else f"{value:,}"
-
     assert rows == {
-        tier.key: [shown(tier.named), shown(tier.concurrent), shown(tier.hourly)]
+        tier.key: [
+            f"{tier.named:,}",
+            f"{tier.concurrent:,}",
+            f"{tier.named:,} / 111" if tier.hourly else "-",
+        ]
         for tier in LICENSES
     }
     # AND Genesys's example, as the README tells it, is what the module computes
