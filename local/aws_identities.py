@@ -24,35 +24,22 @@ _SESSION_NAME_LIMIT = 64
 
 @dataclass(frozen=True)
 class AccessKey:
-    """An IAM user's access key."""
+    """An access key: an IAM user's, or a role session's (with its token, as Lambda gives a
+    function its role's session in its environment)."""
 
     access_key_id: str
     secret_access_key: str
+    session_token: str | None = None
 
     def client_credentials(self) -> dict[str, str]:
         """As ``boto3.client`` takes them."""
-        return {
+        credentials = {
             "aws_access_key_id": self.access_key_id,
             "aws_secret_access_key": self.secret_access_key,
         }
-
-
-@dataclass(frozen=True)
-class RoleSession:
-    """One session of a role: what Lambda puts into a function's environment."""
-
-    role_arn: str
-    access_key_id: str
-    secret_access_key: str
-    session_token: str
-
-    def client_credentials(self) -> dict[str, str]:
-        """As ``boto3.client`` takes them."""
-        return {
-            "aws_access_key_id": self.access_key_id,
-            "aws_secret_access_key": self.secret_access_key,
-            "aws_session_token": self.session_token,
-        }
+        if self.session_token is not None:
+            credentials["aws_session_token"] = self.session_token
+        return credentials
 
 
 def create_administrator(iam: Any) -> AccessKey:
@@ -65,13 +52,12 @@ def create_administrator(iam: Any) -> AccessKey:
     return AccessKey(key["AccessKeyId"], key["SecretAccessKey"])
 
 
-def assume(sts: Any, role_arn: str, session_name: str) -> RoleSession:
+def assume(sts: Any, role_arn: str, session_name: str) -> AccessKey:
     """A session of the role (Lambda names a function's session after the function)."""
     credentials = sts.assume_role(
         RoleArn=role_arn, RoleSessionName=session_name[:_SESSION_NAME_LIMIT]
     )["Credentials"]
-    return RoleSession(
-        role_arn=role_arn,
+    return AccessKey(
         access_key_id=credentials["AccessKeyId"],
         secret_access_key=credentials["SecretAccessKey"],
         session_token=credentials["SessionToken"],

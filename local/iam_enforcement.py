@@ -52,7 +52,7 @@ import boto3
 import requests
 from botocore.config import Config
 
-from local.aws_identities import RoleSession
+from local.aws_identities import AccessKey
 
 # API operations whose IAM action has another name (moto checks the operation's name).
 IAM_ACTION_OF_OPERATION = {"lambda:Invoke": "lambda:InvokeFunction"}
@@ -252,7 +252,7 @@ def _function_resource(response: Any) -> str:
 
 
 @contextmanager
-def enforced(endpoint: str, execution_role: RoleSession) -> Iterator[None]:
+def enforced(endpoint: str, execution_role: AccessKey) -> Iterator[None]:
     """Enforce IAM in the moto server at ``endpoint`` until exit; then put back what was there."""
     from moto.awslambda.responses import LambdaResponse
     from moto.glue.responses import GlueResponse
@@ -303,7 +303,7 @@ class _ExecutionClients:
     no retries (the definition's Retry does that) and its long timeouts.
     """
 
-    def __init__(self, endpoint: str, role: RoleSession) -> None:
+    def __init__(self, endpoint: str, role: AccessKey) -> None:
         self._endpoint = endpoint
         self._role = role
         self._clients: dict[tuple[str, str], Any] = {}

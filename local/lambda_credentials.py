@@ -39,9 +39,9 @@ from botocore.credentials import (
 )
 from botocore.exceptions import NoCredentialsError
 
-from local.aws_identities import RoleSession
+from local.aws_identities import AccessKey
 
-_INVOCATION_ROLE: contextvars.ContextVar[RoleSession | None] = contextvars.ContextVar(
+_INVOCATION_ROLE: contextvars.ContextVar[AccessKey | None] = contextvars.ContextVar(
     "local_invocation_role", default=None
 )
 METHOD = "local-invocation-role"
@@ -94,7 +94,7 @@ class _InvocationProvider(CredentialProvider):
         return _InvocationCredentials()
 
 
-def as_role(session: RoleSession, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+def as_role(session: AccessKey, handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """``handler``, calling AWS as ``session``'s role (it runs in the invocation's own thread)."""
 
     def with_role(event: Any, context: Any) -> Any:

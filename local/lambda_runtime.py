@@ -31,7 +31,7 @@ from contextlib import ExitStack, contextmanager
 from types import SimpleNamespace
 from typing import Any
 
-from local.aws_identities import RoleSession
+from local.aws_identities import AccessKey
 from local.lambda_credentials import as_role, routed
 from local.template_resources import ACCOUNT_ID, REGION, LambdaSpec
 
@@ -152,7 +152,7 @@ class InProcessLambdas:
         listener: InvocationListener | None = None,
         timeout_seconds: float | None = None,
         wrap_handler: HandlerWrapper | None = None,
-        role_sessions: Mapping[str, RoleSession] | None = None,
+        role_sessions: Mapping[str, AccessKey] | None = None,
     ) -> None:
         """``timeout_seconds`` lowers every function's timeout (never raises it)."""
         self._by_name = {spec.name: spec for spec in specs.values()}

@@ -32,7 +32,7 @@ import boto3
 import requests
 
 from local.athena_local import parquet_rows
-from local.aws_identities import AccessKey, RoleSession, assume, create_administrator
+from local.aws_identities import AccessKey, assume, create_administrator
 from local.iam_enforcement import enforced
 from local.lambda_runtime import HandlerWrapper, InProcessLambdas, merged_environment
 from local.template_resources import (
@@ -115,7 +115,7 @@ class LocalPipeline:
         self._enforce_iam = enforce_iam
         # Who the harness calls AWS as: anyone until IAM is enforced, then the administrator.
         self._access_key = AccessKey("local", "local")
-        self._role_sessions: dict[str, RoleSession] = {}  # by function name, once enforced
+        self._role_sessions: dict[str, AccessKey] = {}  # by function name, once enforced
         self._stack: list[Callable[[], None]] = []
         self.simulator: Any = None
         self.resources: ProvisionedPipeline | None = None
@@ -257,7 +257,7 @@ class LocalPipeline:
 
         self._stack.append(stop)
 
-    def _enforce_iam_as_deployed(self) -> dict[str, RoleSession]:
+    def _enforce_iam_as_deployed(self) -> dict[str, AccessKey]:
         """Turn moto's IAM enforcement on; return each function's role session, by its name.
 
         The sessions and the administrator are made first: once enforcement is on, only a

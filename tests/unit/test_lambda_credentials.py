@@ -12,11 +12,11 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from local.aws_identities import RoleSession
+from local.aws_identities import AccessKey
 from local.lambda_credentials import as_role, routed
 
-SUBMIT = RoleSession("arn:aws:iam::123456789012:role/submit", "ASIASUBMIT", "s1", "t1")
-LAND = RoleSession("arn:aws:iam::123456789012:role/land", "ASIALAND", "s2", "t2")
+SUBMIT = AccessKey("ASIASUBMIT", "s1", "t1")  # the submit role's session
+LAND = AccessKey("ASIALAND", "s2", "t2")  # the land role's session
 ENVIRONMENT_KEY = "AKIAENVIRONMENT"
 
 
