@@ -6,6 +6,9 @@ calls it with the function's environment and a Lambda-like context, and reports 
 way Lambda does (`X-Amz-Function-Error` and an `errorType`/`errorMessage` payload), so the
 definition's Retry and Catch see the same error names they would see in AWS.
 
+Each function calls AWS as its own role when given the roles' sessions (``role_sessions``, by
+function name): ``local/lambda_credentials.py`` says how, with the handlers unchanged.
+
 Lambda's time rules hold too: `get_remaining_time_in_millis` counts down from the function's
 timeout, and an invocation that runs past it is stopped and fails with "Task timed out after N
 seconds" (error `Sandbox.Timedout`, as Lambda reports it), so the definition's Retry and Catch
@@ -24,10 +27,12 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from types import SimpleNamespace
 from typing import Any
 
+from local.aws_identities import AccessKey
+from local.lambda_credentials import as_role, routed
 from local.template_resources import ACCOUNT_ID, REGION, LambdaSpec
 
 InvocationListener = Callable[[str, str, float], None]
@@ -147,9 +152,11 @@ class InProcessLambdas:
         listener: InvocationListener | None = None,
         timeout_seconds: float | None = None,
         wrap_handler: HandlerWrapper | None = None,
+        role_sessions: Mapping[str, AccessKey] | None = None,
     ) -> None:
         """``timeout_seconds`` lowers every function's timeout (never raises it)."""
         self._by_name = {spec.name: spec for spec in specs.values()}
+        self._role_sessions = dict(role_sessions) if role_sessions is not None else None
         self._environment = {**merged_environment(specs), **(env_overrides or {})}
         self._listener = listener
         self._wrap_handler = wrap_handler
@@ -186,7 +193,10 @@ class InProcessLambdas:
         for cls in originals:
             cls.invoke = invoke  # type: ignore[method-assign,assignment]
         try:
-            yield self
+            with ExitStack() as credentials:
+                if self._role_sessions is not None:
+                    credentials.enter_context(routed())
+                yield self
         finally:
             for cls, original in originals.items():
                 cls.invoke = original  # type: ignore[method-assign]
@@ -234,6 +244,8 @@ class InProcessLambdas:
         timeout = self.timeout_of(spec)
         try:
             handler = _load_handler(spec.handler)
+            if self._role_sessions is not None:
+                handler = as_role(self._role_sessions[spec.name], handler)
             if self._wrap_handler is not None:
                 handler = self._wrap_handler(spec, handler)
             result = run_with_timeout(handler, event, _context_for(spec, timeout), timeout)

@@ -5,6 +5,11 @@ Cloud simulator and a moto server on loopback, provisions from the synthesized t
 execution touches, routes Lambda invocations to the handlers in-process, and executes the state
 machine definition exactly as `cdk synth` wrote it with moto's ASL interpreter.
 
+IAM is enforced as deployed (``enforce_iam``, on by default): the template's roles and policies
+are created in moto, each function calls AWS as its own role, the execution as the state
+machine's, and moto refuses what their policies do not allow (``local/iam_enforcement.py`` says
+what is and is not checked). The harness and the tests call as an administrator.
+
 One pipeline can serve many tests: `reset` returns it to the state it had right after starting,
 and `leftovers` lists whatever still differs from that state.
 """
@@ -21,13 +26,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import requests
 
 from local.athena_local import parquet_rows
+from local.aws_identities import AccessKey, assume, create_administrator
 from local.clock import utc_day
+from local.iam_enforcement import enforced
 from local.lambda_runtime import HandlerWrapper, InProcessLambdas, merged_environment
 from local.template_resources import (
     ACCOUNT_ID,
@@ -47,6 +54,7 @@ MOTO_ENVIRONMENT = (
     "MOTO_PORT",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
     "AWS_DEFAULT_REGION",
     "AWS_REGION",
 )
@@ -81,6 +89,9 @@ class LocalPipeline:
     Lambdas' clock and the simulator read it while the pipeline is open.
     """
 
+    # moto's backends and its IAM enforcement are the process's: one pipeline runs at a time.
+    _running: ClassVar[LocalPipeline | None] = None
+
     def __init__(
         self,
         *,
@@ -94,6 +105,7 @@ class LocalPipeline:
         simulator_options: Mapping[str, Any] | None = None,
         lambda_timeout_seconds: float | None = None,
         wrap_handler: HandlerWrapper | None = None,
+        enforce_iam: bool = True,
     ) -> None:
         self._template_path = template_path
         self._client_id = client_id
@@ -105,6 +117,10 @@ class LocalPipeline:
         self._simulator_options = dict(simulator_options or {})
         self._lambda_timeout_seconds = lambda_timeout_seconds
         self._wrap_handler = wrap_handler
+        self._enforce_iam = enforce_iam
+        # Who the harness calls AWS as: anyone until IAM is enforced, then the administrator.
+        self._access_key = AccessKey("local", "local")
+        self._role_sessions: dict[str, AccessKey] = {}  # by function name, once enforced
         self._stack: list[Callable[[], None]] = []
         self.simulator: Any = None
         self.resources: ProvisionedPipeline | None = None
@@ -136,6 +152,18 @@ class LocalPipeline:
 
     def _start(self) -> None:
         from local.genesys_simulator import SimulatorServer
+
+        if LocalPipeline._running is not None:
+            raise RuntimeError(
+                "another LocalPipeline runs in this process; close it first "
+                "(moto's backends are process-wide)"
+            )
+        LocalPipeline._running = self
+
+        def stopped() -> None:
+            LocalPipeline._running = None
+
+        self._stack.append(stopped)
 
         template = load_template(self._template_path)
         if self._today is not None:
@@ -170,6 +198,7 @@ class LocalPipeline:
             session_client=self.client,
             secret_value={"clientId": self._client_id, "clientSecret": self._client_secret},
         )
+        role_sessions = self._enforce_iam_as_deployed() if self._enforce_iam else None
         overrides = {
             "GENESYS_LOGIN_URL": self.simulator.base_url,
             "GENESYS_API_URL": self.simulator.base_url,
@@ -180,6 +209,7 @@ class LocalPipeline:
             env_overrides=overrides,
             timeout_seconds=self._lambda_timeout_seconds,
             wrap_handler=self._wrap_handler,
+            role_sessions=role_sessions,
         )
         installed = self.lambdas.installed()
         installed.__enter__()
@@ -225,6 +255,7 @@ class LocalPipeline:
                 "AWS_REGION": REGION,
             }
         )
+        os.environ.pop("AWS_SESSION_TOKEN", None)  # would be sent with the access key above
 
         def stop() -> None:
             server.stop()
@@ -240,6 +271,51 @@ class LocalPipeline:
 
         self._stack.append(stop)
 
+    def _enforce_iam_as_deployed(self) -> dict[str, AccessKey]:
+        """Turn moto's IAM enforcement on; return each function's role session, by its name.
+
+        The sessions and the administrator are made first: once enforcement is on, only a
+        caller that moto knows, allowed by its policies, gets an answer.
+        """
+        resources = self._resources()
+        administrator = create_administrator(self.client("iam"))
+        sts = self.client("sts")
+        sessions = {
+            spec.name: assume(sts, spec.role_arn, spec.name)
+            for spec in resources.lambdas.values()
+            if spec.role_arn is not None
+        }
+        execution = assume(sts, resources.state_machine_role_arn, "local-execution")
+        enforcement = enforced(self.aws_endpoint, execution)
+        enforcement.__enter__()
+
+        def stop_enforcing() -> None:
+            enforcement.__exit__(None, None, None)
+
+        self._stack.append(stop_enforcing)
+        self._role_sessions = sessions
+        self._access_key = administrator
+        self._clients.clear()
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": administrator.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": administrator.secret_access_key,
+            }
+        )
+        return sessions
+
+    def client_as(self, handler: str, service: str) -> Any:
+        """A boto3 client calling as the role of the function running ``handler``, as it does."""
+        spec = self._resources().lambdas[handler]
+        if spec.name not in self._role_sessions:
+            raise RuntimeError("functions have roles of their own only while IAM is enforced")
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name=REGION,
+            **self._role_sessions[spec.name].client_credentials(),
+        )
+
     def client(self, service: str) -> Any:
         """A boto3 client of the moto server, one per service: creating one costs ~50 ms of CPU."""
         if service not in self._clients:
@@ -247,8 +323,7 @@ class LocalPipeline:
                 service,
                 endpoint_url=self.aws_endpoint,
                 region_name=REGION,
-                aws_access_key_id="local",
-                aws_secret_access_key="local",  # noqa: S106 - moto accepts anything
+                **self._access_key.client_credentials(),
             )
         return self._clients[service]
 

@@ -2,9 +2,10 @@
 
 The local run must execute what `cdk deploy` would create, not a copy of it: bucket versioning, the
 Glue table, the crawler, the workgroup, every Lambda's handler and environment and the state
-machine's definition are all read from `cdk.out/<stack>.template.json`. CloudFormation intrinsics
-are resolved against the names moto hands out; resources the execution never touches (roles, keys,
-log groups, alarms) get stable placeholder identifiers.
+machine's definition are all read from `cdk.out/<stack>.template.json`, and so are the IAM roles
+with their policies (enforced: `local/iam_enforcement.py`). CloudFormation intrinsics are resolved
+against the names moto hands out; resources the execution never touches (keys, log groups, alarms)
+get stable placeholder identifiers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 ACCOUNT_ID = "123456789012"
 REGION = "eu-west-1"
 PARTITION = "aws"
-EXECUTION_ROLE_NAME = "local-pipeline-execution-role"
+# IAM's longest role name.
+ROLE_NAME_LIMIT = 64
 # What Lambda gives a function whose template sets no MemorySize.
 LAMBDA_DEFAULT_MEMORY_MB = 128
 
@@ -40,6 +42,7 @@ class LambdaSpec:
     timeout: int
     environment: dict[str, str]
     memory_mb: int = LAMBDA_DEFAULT_MEMORY_MB
+    role_arn: str | None = None  # the function's own role, as the template names it
 
 
 @dataclass
@@ -54,6 +57,7 @@ class ProvisionedPipeline:
     workgroup: str | None
     secret_id: str
     state_machine_arn: str
+    state_machine_role_arn: str
     lambdas: dict[str, LambdaSpec] = field(default_factory=dict)
     named_queries: dict[str, str] = field(default_factory=dict)
     table_columns: list[tuple[str, str]] = field(default_factory=list)
@@ -206,21 +210,42 @@ def _create_buckets(
     return source_id, results_id
 
 
-def _create_execution_role(iam: Any) -> str:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    arn: str = iam.create_role(
-        RoleName=EXECUTION_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust)
-    )["Role"]["Arn"]
-    return arn
+def _create_roles(template: Mapping[str, Json], resolver: IntrinsicResolver, iam: Any) -> None:
+    """Every role with its trust policy, so a ``Ref``/``GetAtt`` of it resolves; no policies yet."""
+    for logical_id, role in resources_of_type(template, "AWS::IAM::Role").items():
+        properties = role["Properties"]
+        if properties.get("ManagedPolicyArns"):
+            raise TemplateError(
+                f"role {logical_id} attaches managed policies, which moto does not hold: "
+                "the local run cannot evaluate them"
+            )
+        name = f"local-{logical_id.lower()}"[:ROLE_NAME_LIMIT]
+        trust = resolver.resolve(properties["AssumeRolePolicyDocument"])
+        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))[
+            "Role"
+        ]["Arn"]
+        resolver.refs[logical_id] = name
+        resolver.arns[logical_id] = arn
+
+
+def _put_role_policies(template: Mapping[str, Json], resolver: IntrinsicResolver, iam: Any) -> None:
+    """Each policy on the roles it names, statements as synthesized; after everything they name."""
+    policies = [
+        (resolver.refs[logical_id], policy)
+        for logical_id, role in resources_of_type(template, "AWS::IAM::Role").items()
+        for policy in role["Properties"].get("Policies", [])
+    ]
+    policies += [
+        (str(resolver.resolve(role)), policy["Properties"])
+        for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+        for role in policy["Properties"].get("Roles", [])
+    ]
+    for role_name, policy in policies:
+        iam.put_role_policy(
+            RoleName=role_name,
+            PolicyName=policy["PolicyName"],
+            PolicyDocument=json.dumps(resolver.resolve(policy["PolicyDocument"])),
+        )
 
 
 def _create_secret(
@@ -240,7 +265,7 @@ def _create_secret(
 
 
 def _create_catalog(
-    template: Mapping[str, Json], resolver: IntrinsicResolver, glue: Any, role_arn: str
+    template: Mapping[str, Json], resolver: IntrinsicResolver, glue: Any
 ) -> tuple[str, str, list[tuple[str, str]], str | None]:
     database_id, database = _single(template, "AWS::Glue::Database")
     database_input = resolver.resolve(database["Properties"]["DatabaseInput"])
@@ -264,7 +289,7 @@ def _create_catalog(
         targets = properties.get("Targets", {})
         glue.create_crawler(
             Name=crawler_name,
-            Role=role_arn,
+            Role=properties["Role"],
             DatabaseName=properties.get("DatabaseName", database_input["Name"]),
             Targets={
                 "CatalogTargets": [
@@ -295,7 +320,7 @@ def _create_analytics(
 
 
 def _create_functions(
-    template: Mapping[str, Json], resolver: IntrinsicResolver, lambda_client: Any, role_arn: str
+    template: Mapping[str, Json], resolver: IntrinsicResolver, lambda_client: Any
 ) -> dict[str, LambdaSpec]:
     lambdas: dict[str, LambdaSpec] = {}
     for logical_id, function in resources_of_type(template, "AWS::Lambda::Function").items():
@@ -309,6 +334,7 @@ def _create_functions(
             for key, value in properties.get("Environment", {}).get("Variables", {}).items()
         }
         memory_mb = int(properties.get("MemorySize", LAMBDA_DEFAULT_MEMORY_MB))
+        role_arn = str(resolver.resolve(properties["Role"]))
         lambda_client.create_function(
             FunctionName=name,
             Runtime=properties.get("Runtime", "python3.13"),
@@ -330,22 +356,26 @@ def _create_functions(
             timeout=int(properties.get("Timeout", 60)),
             environment=environment,
             memory_mb=memory_mb,
+            role_arn=role_arn,
         )
     return lambdas
 
 
 def _create_state_machine(
-    template: Mapping[str, Json], resolver: IntrinsicResolver, sfn: Any, role_arn: str
-) -> str:
+    template: Mapping[str, Json], resolver: IntrinsicResolver, sfn: Any
+) -> tuple[str, str]:
+    """(the machine's ARN, its role's ARN)."""
     machine_id, machine = _single(template, "AWS::StepFunctions::StateMachine")
     definition = resolver.resolve(machine["Properties"]["DefinitionString"])
+    role_arn = str(resolver.resolve(machine["Properties"]["RoleArn"]))
     arn: str = sfn.create_state_machine(
         name=f"local-{machine_id.lower()[:60]}",
         definition=definition if isinstance(definition, str) else json.dumps(definition),
         roleArn=role_arn,
         type=machine["Properties"].get("StateMachineType", "STANDARD"),
     )["stateMachineArn"]
-    return arn
+    resolver.refs[machine_id] = arn
+    return arn, role_arn
 
 
 def provision(
@@ -357,17 +387,17 @@ def provision(
     """Create in moto what an execution touches, named and configured as the template says."""
     resolver = IntrinsicResolver(template)
     source_id, results_id = _create_buckets(template, resolver, session_client("s3"))
-    role_arn = _create_execution_role(session_client("iam"))
+    _create_roles(template, resolver, session_client("iam"))
     secret_arn = _create_secret(template, resolver, session_client("secretsmanager"), secret_value)
-    database, table, columns, crawler = _create_catalog(
-        template, resolver, session_client("glue"), role_arn
-    )
+    database, table, columns, crawler = _create_catalog(template, resolver, session_client("glue"))
     workgroup, named_queries = _create_analytics(template, resolver, session_client("athena"))
-    # Functions after everything their environment names; the machine after the functions.
-    lambdas = _create_functions(template, resolver, session_client("lambda"), role_arn)
-    state_machine_arn = _create_state_machine(
-        template, resolver, session_client("stepfunctions"), role_arn
+    # Functions after everything their environment names; the machine after the functions; the
+    # roles' policies last, as they name all of these.
+    lambdas = _create_functions(template, resolver, session_client("lambda"))
+    state_machine_arn, state_machine_role_arn = _create_state_machine(
+        template, resolver, session_client("stepfunctions")
     )
+    _put_role_policies(template, resolver, session_client("iam"))
     return ProvisionedPipeline(
         source_bucket=resolver.refs[source_id],
         results_bucket=resolver.refs.get(results_id) if results_id else None,
@@ -377,6 +407,7 @@ def provision(
         workgroup=workgroup,
         secret_id=secret_arn,
         state_machine_arn=state_machine_arn,
+        state_machine_role_arn=state_machine_role_arn,
         lambdas=lambdas,
         named_queries=named_queries,
         table_columns=columns,

@@ -77,9 +77,9 @@ LAMBDA_FUNCTION = (
 
 
 def lambda_role_policy(
-    bucket: IConstruct, object_prefixes: Sequence[str]
+    bucket: IConstruct, object_patterns: Sequence[str]
 ) -> tuple[Acknowledgement, ...]:
-    """A function role's default policy: X-Ray, and its object grants by prefix."""
+    """A function role's default policy: X-Ray, and its object grants by key pattern."""
     return (
         nag(
             "AwsSolutions-IAM5[Resource::*]",
@@ -88,11 +88,11 @@ def lambda_role_policy(
         ),
         *(
             nag(
-                f"AwsSolutions-IAM5[{arn_finding(bucket, f'/{prefix}*')}]",
-                f"Object keys under {prefix} carry the run id or the partition, so they are "
-                "created per run; the grant is limited to this prefix of the pipeline's bucket.",
+                f"AwsSolutions-IAM5[{arn_finding(bucket, f'/{pattern}')}]",
+                f"Object keys matching {pattern} carry the run id or the partition, so they are "
+                "created per run; the grant is limited to them in the pipeline's bucket.",
             )
-            for prefix in object_prefixes
+            for pattern in object_patterns
         ),
     )
 

@@ -12,23 +12,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from usage_pipeline import constants as rc
+from usage_pipeline import layout
 
 # S3 actions on the bucket itself (limited by an ``s3:prefix`` condition); the others act on
-# objects and are granted on ``<bucket>/<prefix>*``.
+# objects and are granted on ``<bucket>/<pattern>``.
 BUCKET_LEVEL_ACTIONS = frozenset({"s3:ListBucket"})
 
 
 @dataclass(frozen=True)
 class S3Grant:
-    """One S3 action on the source bucket, limited to key prefixes (docs/contracts.md section 6)."""
+    """One S3 action on the source bucket, limited to key prefixes (docs/contracts.md section 6).
+
+    With ``object_name``, only to the objects of that name under a prefix's runs (a run's
+    checkpoint or index, not its pages or partitions).
+    """
 
     sid: str
     action: str
     prefixes: tuple[str, ...]
+    object_name: str | None = None
 
     @property
     def on_bucket(self) -> bool:
         return self.action in BUCKET_LEVEL_ACTIONS
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """The keys (or listing prefixes) it covers, as IAM wildcards."""
+        name = f"/{self.object_name}" if self.object_name else ""
+        return tuple(f"{prefix}*{name}" for prefix in self.prefixes)
 
 
 @dataclass(frozen=True)
@@ -48,10 +60,10 @@ class FunctionSpec:
     resumes_after_interruption: bool = False
 
     @property
-    def object_prefixes(self) -> tuple[str, ...]:
-        """The prefixes its object-level grants cover, each once, in the order granted."""
-        prefixes = (p for grant in self.s3_grants if not grant.on_bucket for p in grant.prefixes)
-        return tuple(dict.fromkeys(prefixes))
+    def object_patterns(self) -> tuple[str, ...]:
+        """The keys its object-level grants cover, each once, in the order granted."""
+        patterns = (p for grant in self.s3_grants if not grant.on_bucket for p in grant.patterns)
+        return tuple(dict.fromkeys(patterns))
 
 
 # What every handler that talks to Genesys reads: where Genesys is, the credentials, how to poll.
@@ -84,9 +96,10 @@ POLL_STATUS = FunctionSpec(
     s3_grants=(
         S3Grant("WriteRawPages", "s3:PutObject", (rc.RAW_PREFIX,)),
         # The paging checkpoint (raw/run=<id>/progress.json): read back by a retried invocation,
-        # its existence asked by listing (without List a missing key reads as AccessDenied).
-        S3Grant("ReadRawCheckpoint", "s3:GetObject", (rc.RAW_PREFIX,)),
-        S3Grant("ListRawPages", "s3:ListBucket", (rc.RAW_PREFIX,)),
+        # its existence asked by listing (without List a missing key reads as AccessDenied). The
+        # checkpoint only: the function never reads a page back.
+        S3Grant("ReadRawCheckpoint", "s3:GetObject", (rc.RAW_PREFIX,), layout.RAW_PROGRESS_NAME),
+        S3Grant("FindRawCheckpoint", "s3:ListBucket", (rc.RAW_PREFIX,), layout.RAW_PROGRESS_NAME),
     ),
     calls_genesys=True,
     resumes_after_interruption=True,
@@ -128,11 +141,14 @@ LAND = FunctionSpec(
         S3Grant("DeleteStalePartitionObjects", "s3:DeleteObject", (rc.USAGE_PREFIX,)),
         # Land looks up the manifest and the staging index by listing their keys: without List a
         # missing key reads as AccessDenied, and a missing staging index must fail as
-        # RowCountMismatch (docs/contracts.md section 4).
+        # RowCountMismatch (docs/contracts.md section 4). usage/: the objects of a partition.
         S3Grant(
-            "ListPartitionsManifestsAndStaging",
+            "ListPartitionsAndManifests",
             "s3:ListBucket",
-            (rc.USAGE_PREFIX, rc.MANIFESTS_PREFIX, rc.STAGING_PREFIX),
+            (rc.USAGE_PREFIX, rc.MANIFESTS_PREFIX),
+        ),
+        S3Grant(
+            "FindStagingIndex", "s3:ListBucket", (rc.STAGING_PREFIX,), layout.STAGING_INDEX_NAME
         ),
     ),
     starts_crawler=True,

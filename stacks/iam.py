@@ -51,7 +51,7 @@ def function_statements(
                 sid="StartCrawler", actions=["glue:StartCrawler"], resources=[targets.crawler_arn]
             )
         )
-    if spec.object_prefixes:
+    if spec.object_patterns:
         # SSE-KMS objects: GenerateDataKey to write, Decrypt to read (and for multipart uploads).
         statements.append(
             iam.PolicyStatement(
@@ -85,7 +85,7 @@ def _read_secret(targets: GrantTargets) -> list[iam.PolicyStatement]:
 
 
 def _s3_statement(grant: S3Grant, bucket: s3.IBucket) -> iam.PolicyStatement:
-    patterns = [f"{prefix}*" for prefix in grant.prefixes]
+    patterns = list(grant.patterns)
     if grant.on_bucket:
         return iam.PolicyStatement(
             sid=grant.sid,

@@ -114,6 +114,6 @@ class Pipeline(Construct):
         compliance.apply(function, compliance.LAMBDA_FUNCTION)
         compliance.apply(
             role.node.find_child("DefaultPolicy"),
-            compliance.lambda_role_policy(self._bucket, spec.object_prefixes),
+            compliance.lambda_role_policy(self._bucket, spec.object_patterns),
         )
         return function

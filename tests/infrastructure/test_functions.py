@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Capture, Match, Template
 
 from stacks.functions import FUNCTIONS, FunctionSpec
 from tests.infrastructure.helpers import (
@@ -19,6 +19,7 @@ from tests.infrastructure.helpers import (
     role_statements,
 )
 from usage_pipeline import constants as rc
+from usage_pipeline import layout
 
 POWERTOOLS = {
     "POWERTOOLS_SERVICE_NAME": rc.SERVICE_NAME,
@@ -151,13 +152,13 @@ def test_poll_status_grants(template_json: dict[str, Any], ids: dict[str, str]) 
         ("kms:Decrypt", f"<{ids['key']}.Arn>"),
         ("kms:GenerateDataKey", f"<{ids['key']}.Arn>"),
         ("s3:PutObject", f"<{ids['bucket']}.Arn>/raw/*"),
-        # The paging checkpoint: read back by a retried invocation, found by listing raw/.
-        ("s3:GetObject", f"<{ids['bucket']}.Arn>/raw/*"),
+        # The paging checkpoint only: read back by a retried invocation, found by listing it.
+        ("s3:GetObject", f"<{ids['bucket']}.Arn>/raw/*/progress.json"),
         ("s3:ListBucket", f"<{ids['bucket']}.Arn>"),
         *XRAY,
     }
     (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
-    assert render(listing["Condition"]) == {"StringLike": {"s3:prefix": ["raw/*"]}}
+    assert render(listing["Condition"]) == {"StringLike": {"s3:prefix": ["raw/*/progress.json"]}}
 
 
 def test_transform_grants(template_json: dict[str, Any], ids: dict[str, str]) -> None:
@@ -199,10 +200,12 @@ def test_land_grants(template_json: dict[str, Any], ids: dict[str, str]) -> None
         ("kms:GenerateDataKey", f"<{ids['key']}.Arn>"),
         *XRAY,
     }
-    (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
-    assert listing["Condition"] == {
-        "StringLike": {"s3:prefix": ["usage/*", "manifests/*", "staging/*"]}
-    }
+    listings = [s["Condition"] for s in statements if s["Action"] == "s3:ListBucket"]
+    assert listings == [
+        {"StringLike": {"s3:prefix": ["usage/*", "manifests/*"]}},
+        # the staging index only, not the staged partitions
+        {"StringLike": {"s3:prefix": ["staging/*/index.json"]}},
+    ]
 
 
 def test_the_function_table_is_every_function_of_the_template(
@@ -239,13 +242,13 @@ def test_every_function_gets_exactly_the_grants_of_its_row(
         if grant.on_bucket:
             expected_s3.add((grant.action, bucket))
         else:
-            expected_s3 |= {(grant.action, f"{bucket}/{prefix}*") for prefix in grant.prefixes}
+            expected_s3 |= {(grant.action, f"{bucket}/{pattern}") for pattern in grant.patterns}
     granted = grants(statements)
     assert {(a, r) for a, r in granted if a.startswith("s3:")} == expected_s3
-    # Listing is limited to the row's prefixes.
+    # Listing is limited to the row's prefixes (or the one object name it looks up).
     listed = [s["Condition"] for s in statements if s["Action"] == "s3:ListBucket"]
     assert listed == [
-        {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in grant.prefixes]}}
+        {"StringLike": {"s3:prefix": list(grant.patterns)}}
         for grant in spec.s3_grants
         if grant.on_bucket
     ]
@@ -253,37 +256,67 @@ def test_every_function_gets_exactly_the_grants_of_its_row(
     assert ("secretsmanager:GetSecretValue" in actions) is spec.calls_genesys
     assert ("glue:StartCrawler" in actions) is spec.starts_crawler
     # The bucket key through S3 exactly when it reads or writes objects.
-    assert ("kms:GenerateDataKey" in actions) is bool(spec.object_prefixes)
+    assert ("kms:GenerateDataKey" in actions) is bool(spec.object_patterns)
 
 
-def test_land_may_list_staging_so_a_missing_index_is_a_row_count_mismatch(
-    template: Template, template_json: dict[str, Any], ids: dict[str, str]
+RUN = "20261118T030000Z-0123abcd"
+DAY_PARTITION = (rc.DEFAULT_API, "day", rc.DEFAULT_GROUPING, "2026-11-17")
+
+
+def _keys_covered(statements: list[dict[str, Any]], action: str, bucket: str) -> list[str]:
+    """The key patterns ``action`` is granted on: listing prefixes, or object ARNs' keys."""
+    if action == "s3:ListBucket":
+        return [
+            pattern
+            for s in statements
+            if s["Action"] == action
+            for pattern in s["Condition"]["StringLike"]["s3:prefix"]
+        ]
+    return [r.removeprefix(f"{bucket}/") for a, r in grants(statements) if a == action]
+
+
+@pytest.mark.parametrize(
+    ("handler", "action", "needed", "not_needed"),
+    [
+        # land looks the staging index up by listing, so in AWS a missing index reads as missing
+        # (RowCountMismatch), not as AccessDenied; the staged partitions it need not list.
+        (
+            rc.HANDLER_LAND,
+            "s3:ListBucket",
+            layout.staging_index_key(RUN),
+            layout.staging_key(RUN, *DAY_PARTITION),
+        ),
+        # poll reads back its paging checkpoint (asked first by listing), never a page.
+        (
+            rc.HANDLER_POLL_STATUS,
+            "s3:ListBucket",
+            layout.raw_progress_key(RUN),
+            layout.raw_page_key(RUN, 1),
+        ),
+        (
+            rc.HANDLER_POLL_STATUS,
+            "s3:GetObject",
+            layout.raw_progress_key(RUN),
+            layout.raw_page_key(RUN, 1),
+        ),
+    ],
+    ids=["land lists the staging index", "poll finds its checkpoint", "poll reads its checkpoint"],
+)
+def test_a_lookup_grant_covers_the_one_object_looked_up(
+    template_json: dict[str, Any],
+    ids: dict[str, str],
+    handler: str,
+    action: str,
+    needed: str,
+    not_needed: str,
 ) -> None:
-    # GIVEN the land function's role and what it may list in the source bucket
-    listed = Capture()
-    template.has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "Roles": [{"Ref": _role_of(template_json, rc.HANDLER_LAND)}],
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {
-                                "Effect": "Allow",
-                                "Action": "s3:ListBucket",
-                                "Resource": {"Fn::GetAtt": [ids["bucket"], "Arn"]},
-                                "Condition": {"StringLike": {"s3:prefix": listed}},
-                            }
-                        )
-                    ]
-                )
-            },
-        },
-    )
-    # THEN it covers staging/: land looks the staging index up by listing, so in AWS a missing
-    # index reads as missing (RowCountMismatch), not as AccessDenied.
-    assert f"{rc.STAGING_PREFIX}*" in listed.as_array()
+    # GIVEN the key patterns the function's role has the action on
+    statements = role_statements(template_json, _role_of(template_json, handler))
+    covered = _keys_covered(statements, action, f"<{ids['bucket']}.Arn>")
+
+    # THEN the object it looks up is covered (IAM's * is fnmatch's), the others of its run not
+    assert any(fnmatchcase(needed, pattern) for pattern in covered), covered
+    assert not any(fnmatchcase(not_needed, pattern) for pattern in covered), covered
 
 
 def test_no_wildcard_action_in_any_allow_statement(template_json: dict[str, Any]) -> None:

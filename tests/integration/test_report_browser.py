@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from local.pipeline import DEFAULT_TEMPLATE, ROOT, LocalPipeline
+from local.pipeline import ROOT
 from ops.report.html import render
 from ops.report.model import STATUS_CLASSES
-from tests.integration.conftest import FAST_POLLING
+from tests.integration.conftest import Pipelines
 from tests.unit.report_fakes import report_with
 from usage_pipeline import constants as rc
 
@@ -101,15 +101,17 @@ def _number(text: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def landed(tmp_path_factory: pytest.TempPathFactory) -> Landed:
-    if not DEFAULT_TEMPLATE.is_file():
-        pytest.fail(f"{DEFAULT_TEMPLATE} is missing: `make synth` must run before these tests")
+def landed(pipelines: Pipelines, tmp_path_factory: pytest.TempPathFactory) -> Landed:
     bucket = tmp_path_factory.mktemp("bucket")
-    with LocalPipeline(env_overrides=FAST_POLLING, polls_until_done=1, today=LANDED_ON) as pipeline:
+    # One pipeline at a time in a process (moto's backends are process-wide): the package's own.
+    pipeline = pipelines.own(polls_until_done=1, today=LANDED_ON)
+    try:
         execution = pipeline.execute({"lastDays": 14})
         assert execution.succeeded, execution.cause
         pipeline.download(bucket)
         rows = pipeline.usage_rows()
+    finally:
+        pipelines.close_own()
     return Landed(bucket, rows, LANDED_ON - timedelta(days=7), LANDED_ON - timedelta(days=1))
 
 
