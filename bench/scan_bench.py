@@ -35,15 +35,15 @@ import orjson
 import sqlglot
 from sqlglot import exp
 
-from local.athena_local import open_table, to_duckdb
 from local.genesys_simulator.options import ORGANIZATION_SIZES
 from local.genesys_simulator.organization import Organization
 from local.genesys_simulator.queries import Readings, parse_query, usage_result
-from ops.report.queries import REPORT_QUERIES, TOP_429_QUERY, BoundQuery, source_of
 from stacks import constants as stack_constants
 from stacks.catalog import table_columns
 from usage_pipeline import constants as c
 from usage_pipeline.transform import partition_path, transform_pages, write_page
+from usage_report.engines.duckdb_local import open_table, to_duckdb
+from usage_report.queries import REPORT_QUERIES, TOP_429_QUERY, BoundQuery, source_of
 
 DATABASE = stack_constants.DATABASE_NAME_PREFIX
 TABLE = stack_constants.TABLE_NAME

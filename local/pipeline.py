@@ -26,7 +26,6 @@ from typing import Any
 import boto3
 import requests
 
-from local.athena_local import parquet_rows
 from local.lambda_runtime import HandlerWrapper, InProcessLambdas, merged_environment
 from local.template_resources import (
     ACCOUNT_ID,
@@ -35,6 +34,7 @@ from local.template_resources import (
     load_template,
     provision,
 )
+from usage_report.engines.duckdb_local import parquet_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "cdk.out" / "GenesysApiUsage.template.json"

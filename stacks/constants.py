@@ -13,7 +13,7 @@ from typing import Final
 
 from aws_cdk.aws_logs import RetentionDays
 
-from ops.report import queries as report_queries
+from usage_report import queries as report_queries
 
 STACK_ID: Final = "GenesysApiUsage"
 STACK_DESCRIPTION: Final = (

@@ -22,13 +22,16 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.report.build import build_report
-from ops.report.csv_export import report_tables, write_tables
-from ops.report.engines import DEFAULT_STACK, AthenaEngine, Engine, LocalEngine, ReportError
-from ops.report.html import render
-from ops.report.model import DateRange
 from usage_pipeline.errors import InvalidInput
 from usage_pipeline.query import interval_window
+from usage_report.build import build_report
+from usage_report.csv_export import report_tables, write_tables
+from usage_report.engines import Engine
+from usage_report.engines.athena import DEFAULT_STACK, AthenaEngine
+from usage_report.engines.duckdb_local import LocalEngine
+from usage_report.errors import ReportError
+from usage_report.html import render
+from usage_report.model import DateRange
 
 DEFAULT_DAYS = 7
 DEFAULT_OUT = Path("report")

@@ -21,11 +21,11 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from local.pipeline import DEFAULT_TEMPLATE, ROOT, LocalPipeline
-from ops.report.html import render
-from ops.report.model import STATUS_CLASSES
 from tests.integration.conftest import FAST_POLLING, days_ago, window
 from tests.unit.report_fakes import report_with
 from usage_pipeline import constants as rc
+from usage_report.html import render
+from usage_report.model import STATUS_CLASSES
 
 pytestmark = pytest.mark.integration
 

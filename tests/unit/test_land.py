@@ -13,13 +13,13 @@ import orjson
 import pytest
 from moto import mock_aws
 
-from local.athena_local import parquet_rows
 from usage_pipeline import layout
 from usage_pipeline.constants import DEFAULT_GROUPING, PARTITION_CONTENT_TYPE
 from usage_pipeline.errors import RowCountMismatch
 from usage_pipeline.land import land_run
 from usage_pipeline.staging import transform_run
 from usage_pipeline.state import RunState, to_json
+from usage_report.engines.duckdb_local import parquet_rows
 
 BUCKET = "source-bucket"
 CRAWLER = "usage-crawler"

@@ -15,7 +15,6 @@ import orjson
 import pytest
 from moto import mock_aws
 
-from local.athena_local import parquet_rows
 from usage_pipeline import layout
 from usage_pipeline.constants import PARTITION_CONTENT_TYPE, ROW_COUNT_COLUMNS
 from usage_pipeline.errors import PageMalformed, RowCountMismatch, RowInvalid
@@ -30,6 +29,7 @@ from usage_pipeline.transform import (
     transform_pages,
     write_page,
 )
+from usage_report.engines.duckdb_local import parquet_rows
 
 BUCKET = "source-bucket"
 RUN_ID = "20261122T014000Z-3fa2b1c0"

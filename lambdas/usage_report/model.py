@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ops.report.queries import STATUS_COLUMNS
+from usage_report.queries import STATUS_COLUMNS
 
 # How many OAuth clients / template URIs "Most Active Requests" shows, and the default selection.
 TOP_N = 5

@@ -14,9 +14,9 @@ from typing import Any
 
 import jinja2
 
-from ops.report import charts
-from ops.report import csv_export as files
-from ops.report.model import STATUS_CLASSES, Change, Report
+from usage_report import charts
+from usage_report import csv_export as files
+from usage_report.model import STATUS_CLASSES, Change, Report
 
 ROOT = Path(__file__).resolve().parents[2]
 # The chart libraries, pinned in package.json and installed by `make install` (npm ci).
@@ -145,7 +145,7 @@ def charts_of(report: Report) -> dict[str, list[Chart]]:
 
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("ops.report", "templates"),
+        loader=jinja2.PackageLoader("usage_report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

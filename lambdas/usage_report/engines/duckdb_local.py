@@ -10,12 +10,21 @@ fails here as it would in Athena.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import sqlglot
 
+from usage_pipeline import constants as rc
+from usage_report.engines import QueryResult, Values, table_columns
+from usage_report.errors import ReportError
+from usage_report.queries import ReportQuery, source_of
+
+# The local engine's names: any will do, the SQL names them through `source_of`.
+LOCAL_DATABASE = "genesys_api_usage"
+LOCAL_TABLE = "api_usage"
 GLUE_TO_DUCKDB = {
     "string": "VARCHAR",
     "bigint": "BIGINT",
@@ -126,3 +135,37 @@ def format_table(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     rule = "-+-".join("-" * width for width in widths)
     return "\n".join([line(list(names)), rule, *(line(row) for row in cells)])
+
+
+class LocalEngine:
+    """DuckDB over the `usage/` objects of a bucket copy (`python -m local.run --keep DIR`)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        if not (data_dir / rc.USAGE_PREFIX).is_dir():
+            raise ReportError(
+                f"--local {data_dir}: no {rc.USAGE_PREFIX} folder in it; pass the folder "
+                "`python -m local.run --keep DIR` wrote (a copy of the source bucket)"
+            )
+        self.description = f"DuckDB over the bucket copy in {data_dir}"
+        self._source = source_of(LOCAL_DATABASE, LOCAL_TABLE)
+        self._connection = open_table(
+            data_dir, database=LOCAL_DATABASE, table=LOCAL_TABLE, columns=table_columns()
+        )
+
+    def run_all(self, requests: Sequence[tuple[ReportQuery, Values]]) -> list[QueryResult]:
+        results = []
+        for query, values in requests:
+            bound = query.bind(self._source, values)
+            cursor = self._connection.execute(to_duckdb(bound.sql), list(bound.parameters))
+            columns = [description[0] for description in cursor.description]
+            rows = [tuple(_plain(value) for value in row) for row in cursor.fetchall()]
+            results.append(QueryResult(query.name, columns, rows))
+        return results
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _plain(value: Any) -> Any:
+    # DuckDB's SUM of BIGINT is HUGEINT (a Python int) but ROUND gives Decimal; keep JSON-friendly.
+    return float(value) if isinstance(value, Decimal) else value
