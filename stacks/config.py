@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from constructs import Node
 
+from usage_pipeline import constants as rc
+
 _T = TypeVar("_T")
 
 KEY_GENESYS_ENVIRONMENT = "genesysEnvironment"
@@ -65,8 +67,8 @@ _FALSE = ("false", "0", "no")
 MAX_RETENTION_DAYS = 3650
 MIN_BYTES_SCANNED_CUTOFF_MB = 10  # Athena's own minimum per-query cutoff
 MAX_BYTES_SCANNED_CUTOFF_MB = 10 * 1024 * 1024
-# The daily run re-fetches this many days at most: one aggregates query answers 90 days.
-MAX_LOOKBACK_DAYS = 90
+# The daily run's lastDays: at most what one aggregates query answers (the schedule's default API).
+MAX_SCHEDULED_LAST_DAYS = rc.MAX_AGGREGATES_DAYS
 MIN_JOB_TIMEOUT_MINUTES = 5
 # Standard workflows run up to a year, but a Genesys usage job stuck for a day is dead.
 MAX_JOB_TIMEOUT_MINUTES = 24 * 60
@@ -140,7 +142,9 @@ class PipelineConfig:
                 _int_between(MIN_JOB_TIMEOUT_MINUTES, MAX_JOB_TIMEOUT_MINUTES),
             ),
             projection_start_date=_required(context, KEY_PROJECTION_START_DATE, _past_date),
-            lookback_days=_required(context, KEY_LOOKBACK_DAYS, _int_between(1, MAX_LOOKBACK_DAYS)),
+            lookback_days=_required(
+                context, KEY_LOOKBACK_DAYS, _int_between(1, MAX_SCHEDULED_LAST_DAYS)
+            ),
         )
 
 

@@ -65,10 +65,6 @@ class Counts:
     def by_status(self) -> list[tuple[StatusClass, int]]:
         return [(status, getattr(self, status.column)) for status in STATUS_CLASSES]
 
-    @property
-    def share_429(self) -> float:
-        return self.status429 / self.requests if self.requests else 0.0
-
 
 def total(counts: Iterable[Counts]) -> Counts:
     result = Counts()

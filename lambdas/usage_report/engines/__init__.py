@@ -39,8 +39,5 @@ class Engine(Protocol):
 
 
 def table_columns() -> list[tuple[str, str]]:
-    """The Glue table's columns (contracts section 5): counts bigint, everything else string."""
-    return [
-        (name, "bigint" if name in rc.ROW_COUNT_COLUMNS else "string")
-        for name in (*rc.ROW_COLUMNS, *rc.PARTITION_COLUMNS)
-    ]
+    """The Glue table's columns (contracts section 5) and their Glue types."""
+    return list(rc.COLUMN_TYPES.items())

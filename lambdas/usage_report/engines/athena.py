@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+from usage_pipeline.sql import literal, qualified_name
 from usage_report.engines import QueryResult, Values
 from usage_report.errors import ReportError
-from usage_report.queries import ReportQuery, source_of
+from usage_report.queries import ReportQuery
 
 # What the stack's outputs are called (stacks/usage_stack.py).
 OUTPUT_DATABASE = "GlueDatabaseName"
@@ -19,11 +20,6 @@ OUTPUT_TABLE = "GlueTableName"
 OUTPUT_WORKGROUP = "AthenaWorkGroupName"
 DEFAULT_STACK = "GenesysApiUsage"
 ATHENA_DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
-
-
-def athena_literal(value: str) -> str:
-    """An ExecutionParameters value: Athena reads each as one SQL literal, so strings are quoted."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
@@ -59,7 +55,7 @@ class AthenaEngine:
     ) -> None:
         self._athena = athena
         self._database = database
-        self._source = source_of(database, table)
+        self._source = qualified_name(database, table)
         self._workgroup = workgroup
         self._out = out
         self._poll_seconds = poll_seconds
@@ -93,7 +89,8 @@ class AthenaEngine:
             "WorkGroup": self._workgroup,
         }
         if bound.parameters:
-            arguments["ExecutionParameters"] = [athena_literal(v) for v in bound.parameters]
+            # Athena reads each ExecutionParameters value as one SQL literal: strings are quoted.
+            arguments["ExecutionParameters"] = [literal(v) for v in bound.parameters]
         execution_id: str = self._athena.start_query_execution(**arguments)["QueryExecutionId"]
         return execution_id
 

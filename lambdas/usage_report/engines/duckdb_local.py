@@ -18,30 +18,14 @@ import duckdb
 import sqlglot
 
 from usage_pipeline import constants as rc
+from usage_pipeline.sql import duckdb_type, identifier, literal, qualified_name
 from usage_report.engines import QueryResult, Values, table_columns
 from usage_report.errors import ReportError
-from usage_report.queries import ReportQuery, source_of
+from usage_report.queries import ReportQuery
 
-# The local engine's names: any will do, the SQL names them through `source_of`.
+# The local engine's names: any will do, the SQL names them through `qualified_name`.
 LOCAL_DATABASE = "genesys_api_usage"
 LOCAL_TABLE = "api_usage"
-GLUE_TO_DUCKDB = {
-    "string": "VARCHAR",
-    "bigint": "BIGINT",
-    "int": "INTEGER",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "timestamp": "TIMESTAMP",
-    "date": "DATE",
-}
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str | Path) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def table_files(data_dir: Path) -> list[Path]:
@@ -58,17 +42,15 @@ def table_view_sql(
     Partition columns come from the files' `key=value` path (hive partitioning) and take
     precedence over the copies the files hold, as in Athena.
     """
-    typed = [
-        (name, GLUE_TO_DUCKDB.get(glue_type.lower(), "VARCHAR")) for name, glue_type in columns
-    ]
-    target = f"{_quote(database)}.{_quote(table)}"
+    typed = [(name, duckdb_type(glue_type)) for name, glue_type in columns]
+    target = qualified_name(database, table)
     if not files:
-        nulls = ", ".join(f"CAST(NULL AS {kind}) AS {_quote(name)}" for name, kind in typed)
+        nulls = ", ".join(f"CAST(NULL AS {kind}) AS {identifier(name)}" for name, kind in typed)
         return f"CREATE VIEW {target} AS SELECT {nulls} WHERE false"
     selected = ", ".join(
-        f"CAST({_quote(name)} AS {kind}) AS {_quote(name)}" for name, kind in typed
+        f"CAST({identifier(name)} AS {kind}) AS {identifier(name)}" for name, kind in typed
     )
-    file_list = "[" + ", ".join(_literal(path) for path in files) + "]"
+    file_list = "[" + ", ".join(literal(path) for path in files) + "]"
     return (
         # Identifiers and literals are quoted above; the values come from our own template.
         f"CREATE VIEW {target} AS SELECT {selected} FROM read_parquet({file_list}, "  # noqa: S608
@@ -82,7 +64,7 @@ def open_table(
     """A DuckDB connection where `database.table` is the table landed under ``data_dir``."""
     connection = duckdb.connect()
     try:
-        connection.execute(f"CREATE SCHEMA {_quote(database)}")
+        connection.execute(f"CREATE SCHEMA {identifier(database)}")
         connection.execute(table_view_sql(database, table, columns, table_files(data_dir)))
     except BaseException:
         connection.close()
@@ -147,7 +129,7 @@ class LocalEngine:
                 "`python -m local.run --keep DIR` wrote (a copy of the source bucket)"
             )
         self.description = f"DuckDB over the bucket copy in {data_dir}"
-        self._source = source_of(LOCAL_DATABASE, LOCAL_TABLE)
+        self._source = qualified_name(LOCAL_DATABASE, LOCAL_TABLE)
         self._connection = open_table(
             data_dir, database=LOCAL_DATABASE, table=LOCAL_TABLE, columns=table_columns()
         )
