@@ -6,6 +6,7 @@ partition holds its complete old data or its complete new data, never a mix or a
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from typing import Any
@@ -98,6 +99,26 @@ def test_bad_credentials_fail_fast_without_a_retry_storm(pipeline: LocalPipeline
     assert report.states == ["SubmitQuery", "SubmitQueryFailed"]
     assert pipeline.simulator.stats()["requests"]["token"] == {"401": 1}
     assert _landed_nothing(pipeline)
+
+
+def test_a_fixed_secret_works_on_the_very_next_run(pipeline: LocalPipeline) -> None:
+    # GIVEN a wrong client secret in Secrets Manager, and a run that failed on it
+    assert pipeline.resources is not None
+    secrets, secret_id = pipeline.client("secretsmanager"), pipeline.resources.secret_id
+    right = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+    wrong = json.dumps({**json.loads(right), "clientSecret": "not-the-secret"})
+    secrets.put_secret_value(SecretId=secret_id, SecretString=wrong)
+    failed = pipeline.execute(WINDOW)
+    assert (failed.status, failed.error) == ("FAILED", "GenesysAuthError")
+
+    # WHEN the right secret is put and the next run starts at once, in the same warm containers
+    secrets.put_secret_value(SecretId=secret_id, SecretString=right)
+    fixed = pipeline.execute(WINDOW)
+
+    # THEN it succeeds and lands the ground truth
+    assert fixed.succeeded, (fixed.error, fixed.cause)
+    rows = landed_rows(pipeline.usage_rows())
+    assert rows == expected_rows(pipeline.simulator, WINDOW, utc_today())
 
 
 @pytest.mark.parametrize(
