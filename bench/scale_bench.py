@@ -48,7 +48,7 @@ import requests
 
 from bench import REPO_ROOT
 from bench.lambda_containers import Call, Containers
-from local.pipeline import DEFAULT_TEMPLATE, LocalPipeline
+from local.harness import DEFAULT_TEMPLATE, LocalPipeline
 from usage_pipeline import constants as c
 from usage_pipeline.genesys.wire import build_query_body
 from usage_pipeline.query import NormalizedQuery

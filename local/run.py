@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from local.genesys_simulator import SettingError, options_help, parse_settings
 from local.genesys_simulator.faults import FAULT_KINDS
-from local.pipeline import DEFAULT_TEMPLATE, ExecutionReport, LocalPipeline
+from local.harness import DEFAULT_TEMPLATE, ExecutionReport, LocalPipeline
 from usage_report.engines.duckdb_local import format_table, run_query
 
 TOP_429_QUERY = "top-10-oauth-clients-by-429"

@@ -85,7 +85,7 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class PipelineConfig:
+class StackConfig:
     """Typed settings of one deployment."""
 
     genesys_environment: str
@@ -111,12 +111,12 @@ class PipelineConfig:
         return self.job_timeout_minutes * 60
 
     @classmethod
-    def from_node(cls, node: Node) -> PipelineConfig:
+    def from_node(cls, node: Node) -> StackConfig:
         """Read every key from a construct's context (the app's, in practice)."""
         return cls.from_mapping({key: node.try_get_context(key) for key in ALL_KEYS})
 
     @classmethod
-    def from_mapping(cls, context: dict[str, Any]) -> PipelineConfig:
+    def from_mapping(cls, context: dict[str, Any]) -> StackConfig:
         return cls(
             genesys_environment=_required(context, KEY_GENESYS_ENVIRONMENT, _domain),
             genesys_secret_name=_optional(context, KEY_GENESYS_SECRET_NAME, _secret_name),

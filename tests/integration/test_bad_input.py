@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from local.pipeline import LocalPipeline
+from local.harness import LocalPipeline
 from tests.integration.conftest import days_ago, utc_today, window
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from local.pipeline import DEFAULT_TEMPLATE, ROOT, LocalPipeline
+from local.harness import DEFAULT_TEMPLATE, ROOT, LocalPipeline
 from tests.integration.conftest import FAST_POLLING, days_ago, window
 from tests.unit.report_fakes import report_with
 from usage_pipeline import constants as rc
