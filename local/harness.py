@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import duckdb
 import requests
 
 from local.lambda_runtime import HandlerWrapper, InProcessLambdas, merged_environment
@@ -34,7 +35,6 @@ from local.template_resources import (
     load_template,
     provision,
 )
-from usage_report.engines.duckdb_local import parquet_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "cdk.out" / "GenesysApiUsage.template.json"
@@ -536,3 +536,17 @@ class LocalPipeline:
             path.write_bytes(self.read_bytes(key))
             written.append(path)
         return written
+
+
+def parquet_rows(files: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every row of the given Parquet files, as dicts keyed by the files' own columns, in order."""
+    paths = [str(path) for path in files]
+    if not paths:
+        return []
+    with duckdb.connect() as connection:
+        result = connection.execute(
+            "SELECT * FROM read_parquet($files, hive_partitioning = false, union_by_name = true)",
+            {"files": paths},
+        )
+        names = [description[0] for description in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from local.genesys_simulator import SettingError, options_help, parse_settings
 from local.genesys_simulator.faults import FAULT_KINDS
 from local.harness import DEFAULT_TEMPLATE, ExecutionReport, LocalPipeline
-from usage_report.engines.duckdb_local import format_table, run_query
+from usage_report.engines.duckdb_local import run_query
 
 TOP_429_QUERY = "top-10-oauth-clients-by-429"
 
@@ -246,3 +246,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def format_table(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[("" if value is None else str(value)) for value in row] for row in rows]
+    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(names)]
+
+    def line(values: Sequence[str]) -> str:
+        return " | ".join(value.ljust(width) for value, width in zip(values, widths, strict=True))
+
+    rule = "-+-".join("-" * width for width in widths)
+    return "\n".join([line(list(names)), rule, *(line(row) for row in cells)])

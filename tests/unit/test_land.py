@@ -13,6 +13,7 @@ import orjson
 import pytest
 from moto import mock_aws
 
+from local.harness import parquet_rows
 from usage_pipeline import layout
 from usage_pipeline.constants import DEFAULT_GROUPING, METRICS, PARTITION_CONTENT_TYPE
 from usage_pipeline.errors import RowCountMismatch
@@ -21,7 +22,6 @@ from usage_pipeline.query import NormalizedQuery
 from usage_pipeline.staging import stage_run
 from usage_pipeline.state import Raw, RunState, to_json
 from usage_pipeline.storage import BucketStore
-from usage_report.engines.duckdb_local import parquet_rows
 
 BUCKET = "source-bucket"
 CRAWLER = "usage-crawler"

@@ -16,6 +16,7 @@ import orjson
 import pytest
 from moto import mock_aws
 
+from local.harness import parquet_rows
 from usage_pipeline import layout
 from usage_pipeline.constants import (
     GROUP_BY_BY_API,
@@ -38,7 +39,6 @@ from usage_pipeline.transform import (
     transform_pages,
     write_page,
 )
-from usage_report.engines.duckdb_local import parquet_rows
 
 BUCKET = "source-bucket"
 RUN_ID = "20261122T014000Z-3fa2b1c0"

@@ -9,7 +9,7 @@ fails here as it would in Athena.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -92,31 +92,6 @@ def run_query(
         return names, result.fetchall()
     finally:
         connection.close()
-
-
-def parquet_rows(files: Iterable[Path]) -> list[dict[str, Any]]:
-    """Every row of the given Parquet files, as dicts keyed by the files' own columns, in order."""
-    paths = [str(path) for path in files]
-    if not paths:
-        return []
-    with duckdb.connect() as connection:
-        result = connection.execute(
-            "SELECT * FROM read_parquet($files, hive_partitioning = false, union_by_name = true)",
-            {"files": paths},
-        )
-        names = [description[0] for description in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-
-def format_table(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[("" if value is None else str(value)) for value in row] for row in rows]
-    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(names)]
-
-    def line(values: Sequence[str]) -> str:
-        return " | ".join(value.ljust(width) for value, width in zip(values, widths, strict=True))
-
-    rule = "-+-".join("-" * width for width in widths)
-    return "\n".join([line(list(names)), rule, *(line(row) for row in cells)])
 
 
 class LocalEngine:
