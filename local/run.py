@@ -145,6 +145,17 @@ def _report_execution(console: Console, report: ExecutionReport) -> None:
         console.say(f"    {key}: {rows}", always=True)
 
 
+def format_table(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[("" if value is None else str(value)) for value in row] for row in rows]
+    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(names)]
+
+    def line(values: Sequence[str]) -> str:
+        return " | ".join(value.ljust(width) for value, width in zip(values, widths, strict=True))
+
+    rule = "-+-".join("-" * width for width in widths)
+    return "\n".join([line(list(names)), rule, *(line(row) for row in cells)])
+
+
 def _answer_top_429(console: Console, pipeline: LocalPipeline, data_dir: Path) -> None:
     resources = pipeline.resources
     assert resources is not None
@@ -246,14 +257,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def format_table(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[("" if value is None else str(value)) for value in row] for row in rows]
-    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(names)]
-
-    def line(values: Sequence[str]) -> str:
-        return " | ".join(value.ljust(width) for value, width in zip(values, widths, strict=True))
-
-    rule = "-+-".join("-" * width for width in widths)
-    return "\n".join([line(list(names)), rule, *(line(row) for row in cells)])

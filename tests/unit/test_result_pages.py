@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
+from tests.unit.conftest import SOURCE_BUCKET as BUCKET
 from tests.unit.fake_genesys import FakeClock, FakeGenesys, json_reply, make_client, token_reply
 from tests.unit.test_job import (
     NOW,
@@ -33,17 +32,10 @@ from usage_pipeline.state import Job, Raw
 from usage_pipeline.storage import BucketStore
 from usage_pipeline.warm_container import forget_all
 
-BUCKET = "source-bucket"
-
 
 @pytest.fixture
-def s3_client() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="eu-west-1")
-        client.create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
-        yield client
+def s3_client(s3_with_bucket: Any) -> Any:
+    return s3_with_bucket
 
 
 def store_pages(

@@ -5,18 +5,16 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import duckdb
 import orjson
 import pytest
-from moto import mock_aws
 
 from local.harness import parquet_rows
+from tests.unit.conftest import SOURCE_BUCKET as BUCKET
 from usage_pipeline import layout
 from usage_pipeline.constants import (
     GROUP_BY_BY_API,
@@ -40,7 +38,6 @@ from usage_pipeline.transform import (
     write_page,
 )
 
-BUCKET = "source-bucket"
 RUN_ID = "20261122T014000Z-3fa2b1c0"
 LANDED_AT = "2026-11-22T01:41:07Z"
 GROUPING = "httpmethod_oauthclientid_templateuri"
@@ -487,13 +484,8 @@ def test_transform_memory_follows_the_lambda(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="eu-west-1")
-        client.create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
-        yield client
+def s3(s3_with_bucket: Any) -> Any:
+    return s3_with_bucket
 
 
 def _put_raw_pages(s3: Any, pages: list[bytes], rows: int) -> Raw:
