@@ -17,7 +17,8 @@ import pytest
 from moto import mock_aws
 
 from handlers import land, poll_status, submit_query, transform
-from handlers.genesys import wait_for_genesys
+from handlers._runtime import aws_client
+from handlers.genesys import http_session, wait_for_genesys
 from tests.unit.fake_genesys import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -28,6 +29,7 @@ from tests.unit.fake_genesys import (
 )
 from usage_pipeline import constants as c
 from usage_pipeline import layout, utc
+from usage_pipeline.config import TransformSettings
 from usage_pipeline.errors import ConfigurationError, InvalidInput
 from usage_pipeline.genesys import PageCursor
 from usage_pipeline.query import parse_query
@@ -347,3 +349,18 @@ def test_land_reports_no_share_of_429s_it_cannot_know(
     capsys.readouterr()
     land.handler(state.to_json(), context())
     assert emitted_metrics(capsys) == {c.METRIC_ROWS_LANDED: float(len(rows))}
+
+
+def test_one_call_forgets_everything_a_warm_container_keeps(aws: Any) -> None:
+    # GIVEN a warm container: its clients, HTTP session and settings made once and kept
+    kept = (aws_client("s3"), http_session(), TransformSettings.current())
+    assert (aws_client("s3"), http_session(), TransformSettings.current()) == kept
+    assert aws_client("s3") is kept[0] and http_session() is kept[1]
+
+    # WHEN the local runtime starts a new container
+    forget_all()
+
+    # THEN each is made again
+    assert aws_client("s3") is not kept[0]
+    assert http_session() is not kept[1]
+    assert TransformSettings.current() is not kept[2]
