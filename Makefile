@@ -54,7 +54,7 @@ demo: synth
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy lambdas/usage_pipeline lambdas/handlers stacks local bench ops app.py
+	$(VENV)/bin/mypy lambdas/usage_pipeline lambdas/usage_report lambdas/handlers stacks local bench ops app.py
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

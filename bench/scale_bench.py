@@ -48,9 +48,10 @@ import requests
 
 from bench import REPO_ROOT
 from bench.lambda_containers import Call, Containers
-from local.pipeline import DEFAULT_TEMPLATE, LocalPipeline
+from local.harness import DEFAULT_TEMPLATE, LocalPipeline
 from usage_pipeline import constants as c
 from usage_pipeline.genesys.wire import build_query_body
+from usage_pipeline.query import NormalizedQuery
 
 # --- Prices: AWS list prices, us-east-1, on demand, no free tier (as published in 2025) ---------
 STEP_FUNCTIONS_PER_TRANSITION: Final = 0.025 / 1000  # Standard workflows
@@ -439,7 +440,7 @@ def run_backfill(
     query = output.get("query")
     expected = 0
     if isinstance(query, dict):
-        body = {"api": query["api"], **build_query_body(query)}
+        body = {"api": query["api"], **build_query_body(NormalizedQuery.from_dict(query))}
         answer = requests.post(f"{simulator_url}/_sim/expected-count", json=body, timeout=600)
         expected = int(answer.json()["rows"])
     raw = output.get("raw") or {}

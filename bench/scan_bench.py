@@ -35,15 +35,20 @@ import orjson
 import sqlglot
 from sqlglot import exp
 
-from local.athena_local import open_table, to_duckdb
 from local.genesys_simulator.options import ORGANIZATION_SIZES
 from local.genesys_simulator.organization import Organization
 from local.genesys_simulator.queries import Readings, parse_query, usage_result
-from ops.report.queries import REPORT_QUERIES, TOP_429_QUERY, BoundQuery, source_of
 from stacks import constants as stack_constants
-from stacks.catalog import table_columns
 from usage_pipeline import constants as c
+from usage_pipeline.sql import (
+    DUCKDB_COLUMN_TYPES,
+    identifier,
+    literal,
+    qualified_name,
+)
 from usage_pipeline.transform import partition_path, transform_pages, write_page
+from usage_report.engines.duckdb_local import open_table, to_duckdb
+from usage_report.queries import REPORT_QUERIES, TOP_429_QUERY, BoundQuery
 
 DATABASE = stack_constants.DATABASE_NAME_PREFIX
 TABLE = stack_constants.TABLE_NAME
@@ -151,21 +156,17 @@ def parquet_bytes_read(files: Sequence[Path], columns: set[str]) -> int:
     return sum(int(size) for name, size in chunks if name in columns) + footers
 
 
-def _glue_columns() -> list[tuple[str, str]]:
-    data = [(column.name, str(column.type)) for column in table_columns()]
-    return data + [(name, "string") for name in c.PARTITION_COLUMNS]
-
-
 def _ndjson_table(files: Sequence[Path]) -> duckdb.DuckDBPyConnection:
     """The previous table: the Glue columns over NDJSON files, as Athena's JSON SerDe read them."""
-    kinds = {"string": "VARCHAR", "bigint": "BIGINT"}
-    spec = ", ".join(f"'{name}': '{kinds[kind]}'" for name, kind in _glue_columns())
-    file_list = ", ".join(f"'{path}'" for path in files)
+    spec = ", ".join(
+        f"{literal(name)}: {literal(kind)}" for name, kind in DUCKDB_COLUMN_TYPES.items()
+    )
+    file_list = ", ".join(literal(path) for path in files)
     connection = duckdb.connect()
-    connection.execute(f'CREATE SCHEMA "{DATABASE}"')
+    connection.execute(f"CREATE SCHEMA {identifier(DATABASE)}")
     connection.execute(
-        # Our own names and temporary paths, nothing from outside.
-        f'CREATE VIEW "{DATABASE}"."{TABLE}" AS SELECT * FROM read_json([{file_list}], '  # noqa: S608
+        # Our own names and temporary paths, quoted.
+        f"CREATE VIEW {qualified_name(DATABASE, TABLE)} AS SELECT * FROM read_json([{file_list}], "  # noqa: S608
         f"format = 'newline_delimited', columns = {{{spec}}})"
     )
     return connection
@@ -198,7 +199,10 @@ def measure(organization: Organization, days: int, repeats: int) -> ScanResult:
             file=sys.stderr,
         )
         parquet_table = open_table(
-            work_dir / "bucket", database=DATABASE, table=TABLE, columns=_glue_columns()
+            work_dir / "bucket",
+            database=DATABASE,
+            table=TABLE,
+            columns=list(c.COLUMN_TYPES.items()),
         )
         ndjson_table = _ndjson_table(ndjson_files)
         try:
@@ -236,7 +240,7 @@ def _report_values(rows: Sequence[dict[str, Any]], days: int, today: date) -> di
 
 def bound_saved_queries(values: dict[str, Any]) -> list[BoundQuery]:
     """The workgroup's saved queries with their `?` slots bound, as the report runs them."""
-    source = source_of(DATABASE, TABLE)
+    source = qualified_name(DATABASE, TABLE)
     return [query.bind(source, values) for query in (TOP_429_QUERY, *REPORT_QUERIES)]
 
 

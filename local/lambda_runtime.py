@@ -21,7 +21,6 @@ import ctypes
 import importlib
 import json
 import os
-import sys
 import threading
 import time
 import traceback
@@ -40,14 +39,6 @@ Handler = Callable[[Any, Any], Any]
 # Wraps each invocation's handler: given the function's spec and its handler, returns what is
 # called instead with the same (event, context), e.g. to measure the call (bench.scale_bench).
 HandlerWrapper = Callable[[LambdaSpec, Handler], Handler]
-
-# (module, callable) pairs that empty what a warm Lambda container caches between invocations.
-PER_CONTAINER_CACHES = (
-    ("handlers._runtime", "reset_container_caches"),
-    ("handlers.genesys", "reset_container_caches"),
-    ("usage_pipeline.genesys.auth", "clear_token_cache"),
-    ("usage_pipeline.secrets", "clear_credentials_cache"),
-)
 
 
 def _load_handler(handler: str) -> Handler:
@@ -206,15 +197,11 @@ class InProcessLambdas:
 
     @staticmethod
     def clear_container_caches() -> None:
-        """Forget what a warm container keeps: config, clients bound to an old endpoint, tokens."""
-        from usage_pipeline import config
+        """Forget what a warm container keeps: settings, clients bound to an old endpoint, the
+        token, the secret."""
+        from usage_pipeline.warm_container import forget_all
 
-        config.clear_cache()
-        for module_name, attribute in PER_CONTAINER_CACHES:
-            module = sys.modules.get(module_name)
-            cached = getattr(module, attribute, None) if module is not None else None
-            if cached is not None:
-                cached()
+        forget_all()
 
     def timeout_of(self, spec: LambdaSpec) -> float:
         if self._timeout_override is None:

@@ -20,10 +20,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from local.athena_local import format_table, run_query
 from local.genesys_simulator import SettingError, options_help, parse_settings
 from local.genesys_simulator.faults import FAULT_KINDS
-from local.pipeline import DEFAULT_TEMPLATE, ExecutionReport, LocalPipeline
+from local.harness import DEFAULT_TEMPLATE, ExecutionReport, LocalPipeline
+from usage_report.engines.duckdb_local import run_query
 
 TOP_429_QUERY = "top-10-oauth-clients-by-429"
 
@@ -160,6 +160,17 @@ def _report_execution(console: Console, report: ExecutionReport) -> None:
     console.say(f"  rows landed per partition ({len(report.rows_by_partition)}):", always=True)
     for key, rows in sorted(report.rows_by_partition.items()):
         console.say(f"    {key}: {rows}", always=True)
+
+
+def format_table(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[("" if value is None else str(value)) for value in row] for row in rows]
+    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(names)]
+
+    def line(values: Sequence[str]) -> str:
+        return " | ".join(value.ljust(width) for value, width in zip(values, widths, strict=True))
+
+    rule = "-+-".join("-" * width for width in widths)
+    return "\n".join([line(list(names)), rule, *(line(row) for row in cells)])
 
 
 def _answer_top_429(console: Console, pipeline: LocalPipeline, data_dir: Path) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from usage_pipeline import constants as c
 from usage_pipeline.errors import InvalidInput
 from usage_pipeline.periods import align_to_periods, next_period_start
-from usage_pipeline.query import normalize_query
+from usage_pipeline.query import parse_query
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 # Step Functions execution names: at most 80 characters of [A-Za-z0-9-_].
@@ -67,7 +67,7 @@ def execution_inputs(
     inputs = []
     for window in windows:
         execution_input = {**base, "interval": window.interval}
-        normalize_query(execution_input, today=today)  # raises InvalidInput, naming the field
+        parse_query(execution_input, today=today)  # raises InvalidInput, naming the field
         inputs.append(execution_input)
     return inputs
 

@@ -11,7 +11,7 @@ from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from stacks import constants as c
-from stacks.config import PipelineConfig
+from stacks.config import StackConfig
 from stacks.usage_stack import GenesysApiUsageStack
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -28,7 +28,7 @@ def create_app(
 ) -> tuple[App, GenesysApiUsageStack]:
     """The app and its one stack. ``nag=False`` leaves cdk-nag out (template assertions)."""
     app = App(context=dict(context) if context is not None else None)
-    config = PipelineConfig.from_node(app.node)
+    config = StackConfig.from_node(app.node)
     stack = GenesysApiUsageStack(app, c.STACK_ID, stack_name=c.STACK_ID, config=config)
     if nag:
         # Every unacknowledged finding, warnings included, fails synth.

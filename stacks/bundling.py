@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
 REQUIREMENTS = LAMBDAS_DIR / "requirements.txt"
 CACHE_DIR = REPO_ROOT / "build" / "lambda-dependencies"
-CODE_PACKAGES = ("handlers", "usage_pipeline")
+CODE_PACKAGES = ("handlers", "usage_pipeline", "usage_report")
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".pytest_cache", ".mypy_cache")
 
 
@@ -75,7 +75,7 @@ def dependencies_dir(requirements: Path = REQUIREMENTS, cache_dir: Path = CACHE_
 
 
 def build_asset(output_dir: Path) -> None:
-    """Fill ``output_dir`` with the dependencies and the two code packages."""
+    """Fill ``output_dir`` with the dependencies and the code packages."""
     shutil.copytree(dependencies_dir(), output_dir, dirs_exist_ok=True, ignore=_IGNORED)
     for package in CODE_PACKAGES:
         shutil.copytree(

@@ -34,11 +34,9 @@ def database_name_for(stack_name: str) -> str:
 
 
 def table_columns() -> list[glue.CfnTable.ColumnProperty]:
-    """The row schema (contracts section 5): counts are bigint, everything else a string."""
+    """The row schema's data columns (contracts section 5), with their types."""
     return [
-        glue.CfnTable.ColumnProperty(
-            name=name, type="bigint" if name in rc.ROW_COUNT_COLUMNS else "string"
-        )
+        glue.CfnTable.ColumnProperty(name=name, type=rc.COLUMN_TYPES[name])
         for name in rc.ROW_COLUMNS
     ]
 
@@ -114,7 +112,7 @@ class Catalog(Construct):
                 table_type="EXTERNAL_TABLE",
                 parameters=parameters,
                 partition_keys=[
-                    glue.CfnTable.ColumnProperty(name=name, type="string")
+                    glue.CfnTable.ColumnProperty(name=name, type=rc.COLUMN_TYPES[name])
                     for name in rc.PARTITION_COLUMNS
                 ],
                 storage_descriptor=glue.CfnTable.StorageDescriptorProperty(

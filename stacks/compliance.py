@@ -46,7 +46,7 @@ def apply(construct: IConstruct, acknowledgements: Iterable[Acknowledgement]) ->
             skip_checkov(construct, entry.rule, entry.reason)
 
 
-# --- the Lambda functions (stacks/pipeline.py) ------------------------------------------------
+# --- the Lambda functions (stacks/workflow.py) ------------------------------------------------
 
 LAMBDA_FUNCTION = (
     nag(

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from constructs import Node
 
+from usage_pipeline import constants as rc
 from usage_pipeline.errors import InvalidInput
 from usage_pipeline.fair_use import Allowance
 
@@ -73,8 +74,8 @@ _FALSE = ("false", "0", "no")
 MAX_RETENTION_DAYS = 3650
 MIN_BYTES_SCANNED_CUTOFF_MB = 10  # Athena's own minimum per-query cutoff
 MAX_BYTES_SCANNED_CUTOFF_MB = 10 * 1024 * 1024
-# The daily run re-fetches this many days at most: one aggregates query answers 90 days.
-MAX_LOOKBACK_DAYS = 90
+# The daily run's lastDays: at most what one aggregates query answers (the schedule's default API).
+MAX_SCHEDULED_LAST_DAYS = rc.MAX_AGGREGATES_DAYS
 MIN_JOB_TIMEOUT_MINUTES = 5
 # Standard workflows run up to a year, but a Genesys usage job stuck for a day is dead.
 MAX_JOB_TIMEOUT_MINUTES = 24 * 60
@@ -94,7 +95,7 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class PipelineConfig:
+class StackConfig:
     """Typed settings of one deployment."""
 
     genesys_environment: str
@@ -122,12 +123,12 @@ class PipelineConfig:
         return self.job_timeout_minutes * 60
 
     @classmethod
-    def from_node(cls, node: Node) -> PipelineConfig:
+    def from_node(cls, node: Node) -> StackConfig:
         """Read every key from a construct's context (the app's, in practice)."""
         return cls.from_mapping({key: node.try_get_context(key) for key in ALL_KEYS})
 
     @classmethod
-    def from_mapping(cls, context: dict[str, Any]) -> PipelineConfig:
+    def from_mapping(cls, context: dict[str, Any]) -> StackConfig:
         return cls(
             genesys_environment=_required(context, KEY_GENESYS_ENVIRONMENT, _domain),
             genesys_secret_name=_optional(context, KEY_GENESYS_SECRET_NAME, _secret_name),
@@ -153,7 +154,9 @@ class PipelineConfig:
                 _int_between(MIN_JOB_TIMEOUT_MINUTES, MAX_JOB_TIMEOUT_MINUTES),
             ),
             projection_start_date=_required(context, KEY_PROJECTION_START_DATE, _past_date),
-            lookback_days=_required(context, KEY_LOOKBACK_DAYS, _int_between(1, MAX_LOOKBACK_DAYS)),
+            lookback_days=_required(
+                context, KEY_LOOKBACK_DAYS, _int_between(1, MAX_SCHEDULED_LAST_DAYS)
+            ),
             fair_use=_fair_use(context.get(KEY_FAIR_USE)),
             fair_use_alarm_percent=_required(
                 context,

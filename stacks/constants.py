@@ -13,7 +13,7 @@ from typing import Final
 
 from aws_cdk.aws_logs import RetentionDays
 
-from ops.report import queries as report_queries
+from usage_report import queries as report_queries
 
 STACK_ID: Final = "GenesysApiUsage"
 STACK_DESCRIPTION: Final = (
@@ -27,7 +27,9 @@ STORAGE_ID: Final = "Storage"
 SECRET_ID: Final = "Secret"  # noqa: S105 - a construct id
 CATALOG_ID: Final = "Catalog"
 ANALYTICS_ID: Final = "Analytics"
-PIPELINE_ID: Final = "Pipeline"
+# The functions and the state machine. Logical ids derive from construct ids: this one keeps the
+# name it was first deployed with, so a deployed stack is updated, not replaced.
+WORKFLOW_ID: Final = "Pipeline"
 SCHEDULE_ID: Final = "Schedule"
 ALARMS_ID: Final = "Alarms"
 DASHBOARD_ID: Final = "Dashboard"

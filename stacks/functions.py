@@ -1,7 +1,7 @@
 """The four Lambdas as one table: what each runs, its size, what it reads from the environment and
 what it may touch.
 
-One row per function. ``stacks/pipeline.py`` builds the function, its log group and role from a
+One row per function. ``stacks/workflow.py`` builds the function, its log group and role from a
 row, ``stacks/iam.py`` turns the row's grants into the role's statements, and the state machine
 names each task after its function and takes the task's timeout from the row. Adding an S3 grant
 to a function is one line here.

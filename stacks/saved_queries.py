@@ -1,4 +1,4 @@
-"""The workgroup's saved queries: the report's own queries (ops/report/queries.py), one source.
+"""The workgroup's saved queries: the report's own (lambdas/usage_report/queries.py), one source.
 
 What the report draws can be re-run in the Athena console; queries that take values (a date range,
 OAuth clients, template URIs) are saved with `?` slots, explained in their description.
@@ -6,6 +6,6 @@ OAuth clients, template URIs) are saved with `?` slots, explained in their descr
 
 from __future__ import annotations
 
-from ops.report.queries import SavedQuery, saved_queries
+from usage_report.queries import SavedQuery, saved_queries
 
 __all__ = ["SavedQuery", "saved_queries"]

@@ -11,18 +11,18 @@ from stacks import constants as c
 from stacks.alarms import Alarms
 from stacks.analytics import Analytics
 from stacks.catalog import Catalog
-from stacks.config import PipelineConfig
+from stacks.config import StackConfig
 from stacks.dashboard import Dashboard
 from stacks.encryption import Encryption
-from stacks.pipeline import Pipeline
 from stacks.schedule import DailySchedule
 from stacks.secret import GenesysSecret
 from stacks.storage import Storage
+from stacks.workflow import Workflow
 
 
 class GenesysApiUsageStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: PipelineConfig, **kwargs: Any
+        self, scope: Construct, construct_id: str, *, config: StackConfig, **kwargs: Any
     ) -> None:
         super().__init__(scope, construct_id, description=c.STACK_DESCRIPTION, **kwargs)
         self.config = config
@@ -31,7 +31,7 @@ class GenesysApiUsageStack(Stack):
         self.secret = self._build_secret()
         self.catalog = self._build_catalog()
         self.analytics = self._build_analytics()
-        self.pipeline = self._build_pipeline()
+        self.workflow = self._build_workflow()
         self.schedule = self._build_schedule()
         self.alarms = self._build_alarms()
         self.dashboard = self._build_dashboard()
@@ -82,10 +82,10 @@ class GenesysApiUsageStack(Stack):
             query.add_resource_dependency(self.catalog.table)
         return analytics
 
-    def _build_pipeline(self) -> Pipeline:
-        return Pipeline(
+    def _build_workflow(self) -> Workflow:
+        return Workflow(
             self,
-            c.PIPELINE_ID,
+            c.WORKFLOW_ID,
             config=self.config,
             key=self.encryption.key,
             source_bucket=self.storage.source_bucket,
@@ -100,7 +100,7 @@ class GenesysApiUsageStack(Stack):
         return DailySchedule(
             self,
             c.SCHEDULE_ID,
-            state_machine=self.pipeline.state_machine,
+            state_machine=self.workflow.state_machine,
             key=self.encryption.key,
             expression=self.config.schedule_expression,
             enabled=self.config.schedule_enabled,
@@ -112,7 +112,7 @@ class GenesysApiUsageStack(Stack):
             self,
             c.ALARMS_ID,
             key=self.encryption.key,
-            state_machine=self.pipeline.state_machine,
+            state_machine=self.workflow.state_machine,
             dead_letter_queue=self.schedule.dead_letter_queue,
             alarm_email=self.config.alarm_email,
             rate_limited_percent_threshold=self.config.rate_limited_percent_alarm_threshold,
@@ -123,8 +123,8 @@ class GenesysApiUsageStack(Stack):
         return Dashboard(
             self,
             c.DASHBOARD_ID,
-            state_machine=self.pipeline.state_machine,
-            functions=self.pipeline.functions,
+            state_machine=self.workflow.state_machine,
+            functions=self.workflow.functions,
             dead_letter_queue=self.schedule.dead_letter_queue,
             alarms=list(self.alarms.alarms.values()),
             rate_limited_percent_threshold=self.config.rate_limited_percent_alarm_threshold,
@@ -134,7 +134,7 @@ class GenesysApiUsageStack(Stack):
         outputs = {
             "SourceBucketName": self.storage.source_bucket.bucket_name,
             "AthenaResultsBucketName": self.storage.results_bucket.bucket_name,
-            "StateMachineArn": self.pipeline.state_machine.state_machine_arn,
+            "StateMachineArn": self.workflow.state_machine.state_machine_arn,
             "GlueDatabaseName": self.catalog.database_name,
             "GlueTableName": self.catalog.table_name,
             "GlueCrawlerName": self.catalog.crawler_name,

@@ -1,13 +1,11 @@
-"""What every handler shares: the structured logger, metrics, AWS clients and the clock.
+"""What every handler shares: the structured logger, metrics and the AWS clients.
 
-Clients are created once per container (module scope) because creating a boto3 client costs tens
-of milliseconds; the clock is a function so tests can pin it.
+Clients are kept per warm container (``usage_pipeline.warm_container``) because creating a boto3
+client costs tens of milliseconds.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from functools import cache
 from typing import Any
 
 import boto3
@@ -15,6 +13,10 @@ from aws_lambda_powertools import Metrics
 
 from usage_pipeline import constants as c
 from usage_pipeline.observability import logger
+from usage_pipeline.storage import BucketStore
+from usage_pipeline.warm_container import kept
+
+__all__ = ["aws_client", "logger", "metrics", "source_bucket", "track_run"]
 
 metrics = Metrics(namespace=c.METRICS_NAMESPACE, service=c.SERVICE_NAME)
 
@@ -25,24 +27,11 @@ def track_run(run_id: str) -> None:
     logger.append_keys(run_id=run_id)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def utc_today() -> date:
-    return utc_now().date()
-
-
-def iso_seconds(moment: datetime) -> str:
-    """UTC, second precision, with Z: the form every timestamp in state and rows uses."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@cache
+@kept
 def aws_client(service: str) -> Any:
     return boto3.client(service)
 
 
-def reset_container_caches() -> None:
-    """Forget cached clients, as a new container would (the local runner and tests call this)."""
-    aws_client.cache_clear()
+def source_bucket(name: str) -> BucketStore:
+    """The source bucket, through this container's S3 client."""
+    return BucketStore(aws_client("s3"), name)

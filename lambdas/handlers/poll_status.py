@@ -1,7 +1,9 @@
-"""poll_status: ask for the job's status; once it is complete, store its pages in raw/.
+"""PollStatus and FetchPages: ask for the Genesys job's status; once complete, store its pages.
 
-The state machine calls it as PollStatus (until the job ends) and as FetchPages (until the last
-page is stored): each invocation stores pages while its time allows, then returns the cursor.
+One function serves both states of the flow (stacks/state_machine.py). As PollStatus it asks for
+the job's status until the job ends (``usage_pipeline.job``); the answer that finds it complete is
+result page 1. Then, and as FetchPages, it stores result pages in ``raw/`` while its time allows
+(``usage_pipeline.result_pages``) and leaves the cursor of the next one in ``raw.next``.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from typing import Any, Final
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handlers._runtime import aws_client, logger, track_run, utc_now
-from handlers.genesys import genesys_client_for
+from handlers._runtime import logger, source_bucket, track_run
+from handlers.genesys import genesys_client_for, wait_for_genesys
 from usage_pipeline import constants as c
-from usage_pipeline.config import polling_config, storage_config
-from usage_pipeline.polling import poll_job, store_pages
-from usage_pipeline.state import RunState, Wait, to_json
+from usage_pipeline import utc
+from usage_pipeline.config import PollStatusSettings
+from usage_pipeline.genesys import GenesysClient, Page
+from usage_pipeline.job import poll_job
+from usage_pipeline.result_pages import store_result_pages
+from usage_pipeline.state import RunState, to_json
 
 # An invocation stops asking for pages when less than this share of its time is left: one more
 # page (a request and a PUT) must fit into what remains, with room to spare.
@@ -25,37 +30,37 @@ STOP_FETCHING_AT_SHARE_LEFT: Final = 0.4
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = PollStatusSettings.current()
     state = RunState.from_json(event)
     track_run(state.run_id)
     seconds_at_start = context.get_remaining_time_in_millis() / 1000.0
-    polling = polling_config()
-    client = genesys_client_for(context)
+    client = genesys_client_for(context, settings.genesys)
     first_page = None
     if state.job.state != c.JOB_COMPLETE:
-        poll = poll_job(
-            client,
-            state.job,
-            now=utc_now(),
-            initial_wait=polling.initial_wait_seconds,
-            max_wait=polling.max_wait_seconds,
-            job_timeout_seconds=polling.job_timeout_seconds,
-            page_size=polling.page_size,
-        )
-        state = dataclasses.replace(state, job=poll.job, wait=Wait(poll.wait_seconds))
-        logger.info("job polled", extra={"job": to_json(poll.job), "wait": poll.wait_seconds})
-        first_page = poll.first_page
+        state, first_page = poll(state, client, settings)
     if state.job.state == c.JOB_COMPLETE:
-        raw, wait = store_pages(
+        stored = store_result_pages(
             client,
             state.job,
-            s3_client=aws_client("s3"),
-            bucket=storage_config().source_bucket,
+            store=source_bucket(settings.source_bucket),
             run_id=state.run_id,
-            page_size=polling.page_size,
+            page_size=settings.page_size,
             first_page=first_page,
-            resume=state.raw,
             seconds_left=lambda: context.get_remaining_time_in_millis() / 1000.0,
             stop_below_seconds=STOP_FETCHING_AT_SHARE_LEFT * seconds_at_start,
         )
-        state = dataclasses.replace(state, raw=raw, wait=Wait(wait))
+        wait = wait_for_genesys(stored.retry_after_seconds, otherwise=0)
+        state = dataclasses.replace(state, raw=stored.raw, wait=wait)
     return state.to_json()
+
+
+def poll(
+    state: RunState, client: GenesysClient, settings: PollStatusSettings
+) -> tuple[RunState, Page | None]:
+    """One status call: the state with the job's news and the next wait, and page 1 if complete."""
+    outcome = poll_job(
+        client, state.job, now=utc.now(), settings=settings.polling, page_size=settings.page_size
+    )
+    wait = wait_for_genesys(outcome.retry_after_seconds, otherwise=outcome.backoff_seconds)
+    logger.info("job polled", extra={"job": to_json(outcome.job), "wait": wait.seconds})
+    return dataclasses.replace(state, job=outcome.job, wait=wait), outcome.first_page

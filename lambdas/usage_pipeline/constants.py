@@ -63,7 +63,9 @@ def all_grouping_tokens() -> tuple[str, ...]:
 
 DEFAULT_GROUPING: Final = grouping_token(DEFAULT_GROUP_BY)
 
-MAX_LOOKBACK_DAYS: Final = 365
+# Genesys keeps usage this long: a query starts at most this many days before today.
+USAGE_RETENTION_DAYS: Final = 365
+# The aggregates API answers at most this many days per query.
 MAX_AGGREGATES_DAYS: Final = 90
 MAX_ARRAY_ENTRIES: Final = 10
 MAX_PAGE_SIZE: Final = 1000
@@ -97,6 +99,12 @@ ROW_RUN_COLUMNS: Final = ("run_id", "landed_at")
 # The API is a partition key: the two APIs count different traffic and never share a partition.
 PARTITION_COLUMNS: Final = ("api", "granularity", "grouping", "date")
 ROW_COLUMNS: Final = ROW_STRING_COLUMNS + ROW_COUNT_COLUMNS + ROW_RUN_COLUMNS
+# Every column's Glue type, data columns then partition columns: counts are bigint, the rest text.
+# The Glue table, the Parquet files and the DuckDB stand-in for Athena all take their types here.
+COLUMN_TYPES: Final = {
+    name: "bigint" if name in ROW_COUNT_COLUMNS else "string"
+    for name in ROW_COLUMNS + PARTITION_COLUMNS
+}
 
 # --- S3 layout (docs/contracts.md section 6) ----------------------------------------------------
 RAW_PREFIX: Final = "raw/"

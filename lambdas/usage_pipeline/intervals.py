@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Final
 
 from usage_pipeline.periods import first_of_next_month
-from usage_pipeline.refusals import refuse
+from usage_pipeline.refusals import refuse, wrong_type
 
 INTERVAL_FORMS: Final = (
     "an interval as YYYY-MM-DD (that day), YYYY-MM (that month), or START/END (end exclusive) "
@@ -19,6 +19,8 @@ INTERVAL_FORMS: Final = (
     "with Z or an offset (e.g. 2026-10-01T00:00:00Z/2026-11-01T00:00:00+00:00)"
 )
 WHOLE_DAYS_NOTE: Final = "Genesys counts whole UTC days, so date-times must fall on UTC midnight"
+# The longest accepted form (two date-times with nanosecond fractions and offsets) is 71 characters.
+MAX_INTERVAL_LENGTH: Final = 100
 
 # [0-9] rather than \d: \d also matches non-ASCII digits such as '٢'.
 _DATE = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
@@ -29,7 +31,40 @@ _DATE_TIME_RE = re.compile(
 )
 
 
+def interval_days(value: object) -> tuple[date, date]:
+    """The [start, end) UTC days of an ``interval`` value, in any form the execution input takes.
+
+    Its type, length and form are checked, and that it ends after it starts (InvalidInput naming
+    ``interval`` otherwise), not how far back or forward it reaches: the pipeline checks that
+    against what Genesys answers (``query.py``), the report against what the table holds.
+    """
+    if not isinstance(value, str):
+        raise wrong_type("interval", value, "a string", INTERVAL_FORMS)
+    if len(value) > MAX_INTERVAL_LENGTH:
+        raise refuse(
+            "interval", value, f"at most {MAX_INTERVAL_LENGTH} characters; {INTERVAL_FORMS}"
+        )
+    start, end = parse_interval(value)
+    if end <= start:
+        raise refuse("interval", value, f"the end must be after the start; {INTERVAL_FORMS}")
+    return start, end
+
+
+def refuse_unless_complete(end: date, *, today: date, shown: str) -> None:
+    """InvalidInput unless the days end by ``today`` (UTC, end exclusive): Genesys counts whole
+    days, so the current UTC day has no data yet, and a window reaching it would be partial."""
+    if end > today:
+        raise refuse(
+            "interval",
+            shown,
+            f"the end must be on or before {today.isoformat()} (today, UTC; end exclusive): "
+            f"Genesys has no data for the current UTC day, so the last day that can be asked for "
+            f"is {(today - timedelta(days=1)).isoformat()}",
+        )
+
+
 def parse_interval(value: str) -> tuple[date, date]:
+    """The [start, end) of an interval in one of INTERVAL_FORMS (not checked: end after start)."""
     if value.count("/") == 0:
         return _parse_single(value)
     if value.count("/") > 1:

@@ -1,4 +1,4 @@
-"""S3 keys of the source bucket (docs/contracts.md section 6), built and parsed in one place.
+"""S3 keys of the source bucket (docs/contracts.md section 6), built in one place.
 
 Every key part is checked before it goes into a key: a run id or grouping token with a `/` or `=`
 would otherwise write outside its prefix or break Athena's partition parsing.
@@ -24,11 +24,6 @@ from usage_pipeline.constants import (
 _RUN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _GROUPING: Final = re.compile(r"[a-z][a-z_]{0,254}")
 _GRANULARITY_TOKENS: Final = frozenset(g.lower() for g in GRANULARITIES)
-_PARTITION_PATH: Final = re.compile(
-    r"api=(?P<api>[a-z]+)/granularity=(?P<granularity>[a-z]+)/grouping=(?P<grouping>[a-z_]+)/"
-    r"date=(?P<date>\d{4}-\d{2}-\d{2})/"
-)
-_RAW_PAGE: Final = re.compile(r"raw/run=(?P<run_id>[^/]+)/page-(?P<number>\d{5,})\.json\.gz")
 STAGING_INDEX_NAME: Final = "index.json"
 RAW_PROGRESS_NAME: Final = "progress.json"
 
@@ -96,14 +91,6 @@ def raw_page_key(run_id: str, number: int) -> str:
     return f"{raw_prefix(run_id)}page-{number:05d}.json.gz"
 
 
-def parse_raw_page_key(key: str) -> tuple[str, int]:
-    """`raw/run=<id>/page-00001.json.gz` -> (run id, page number)."""
-    match = _RAW_PAGE.fullmatch(key)
-    if match is None:
-        raise ValueError(f"key: {key!r} is not a raw page key")
-    return match["run_id"], int(match["number"])
-
-
 def raw_progress_key(run_id: str) -> str:
     """`raw/run=<id>/progress.json`: how far the download got (a retried invocation resumes)."""
     return f"{raw_prefix(run_id)}{RAW_PROGRESS_NAME}"
@@ -113,12 +100,8 @@ def staging_prefix(run_id: str) -> str:
     return f"{STAGING_PREFIX}{_run(run_id)}"
 
 
-def staging_key(run_id: str, api: str, granularity: str, grouping: str, day: date | str) -> str:
+def staging_key(run_id: str, part: Partition) -> str:
     """`staging/run=<id>/api=<a>/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`."""
-    return staging_key_of(run_id, partition(api, granularity, grouping, day))
-
-
-def staging_key_of(run_id: str, part: Partition) -> str:
     return f"{staging_prefix(run_id)}{part.path}{PARTITION_OBJECT_NAME}"
 
 
@@ -127,30 +110,14 @@ def staging_index_key(run_id: str) -> str:
     return f"{staging_prefix(run_id)}{STAGING_INDEX_NAME}"
 
 
-def partition_prefix(api: str, granularity: str, grouping: str, day: date | str) -> str:
+def partition_prefix(part: Partition) -> str:
     """`usage/api=<a>/granularity=<g>/grouping=<t>/date=<d>/`: everything under it is that one."""
-    return partition_prefix_of(partition(api, granularity, grouping, day))
-
-
-def partition_prefix_of(part: Partition) -> str:
     return f"{USAGE_PREFIX}{part.path}"
 
 
-def partition_key(api: str, granularity: str, grouping: str, day: date | str) -> str:
+def partition_key(part: Partition) -> str:
     """`usage/api=<a>/granularity=<g>/grouping=<t>/date=<d>/usage.parquet`: its one object."""
-    return partition_key_of(partition(api, granularity, grouping, day))
-
-
-def partition_key_of(part: Partition) -> str:
-    return f"{partition_prefix_of(part)}{PARTITION_OBJECT_NAME}"
-
-
-def parse_partition_key(key: str) -> Partition:
-    """A usage or staging key -> its Partition (the part after `usage/` or `staging/run=<id>/`)."""
-    match = _PARTITION_PATH.search(key)
-    if match is None or not key.endswith(match.group(0) + PARTITION_OBJECT_NAME):
-        raise ValueError(f"key: {key!r} is not a partition object key")
-    return partition(match["api"], match["granularity"], match["grouping"], match["date"])
+    return f"{partition_prefix(part)}{PARTITION_OBJECT_NAME}"
 
 
 def manifest_key(run_id: str) -> str:

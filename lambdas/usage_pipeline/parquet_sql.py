@@ -27,18 +27,13 @@ import duckdb
 
 from usage_pipeline.constants import (
     PARTITION_COLUMNS,
-    ROW_COLUMNS,
     ROW_COUNT_COLUMNS,
     ROW_RUN_COLUMNS,
     ROW_STRING_COLUMNS,
 )
 from usage_pipeline.rows import SOURCES, StringSource
+from usage_pipeline.sql import DUCKDB_COLUMN_TYPES, identifier, literal
 
-# The table's columns as DuckDB (and Parquet) types: counts int64, everything else UTF-8 text.
-COLUMN_TYPES: Final = {
-    column: "BIGINT" if column in ROW_COUNT_COLUMNS else "VARCHAR"
-    for column in ROW_COLUMNS + PARTITION_COLUMNS
-}
 # A raw page's file name, `page-00001.json.gz` (`.json` when the bytes are not gzip): its number.
 PAGE_FILE_PATTERN: Final = r"page-(\d+)\.json(?:\.gz)?$"
 # Columns of the staged rows file besides the table's usage columns.
@@ -67,16 +62,6 @@ def connect(spill_dir: Path, memory_limit_mb: int) -> duckdb.DuckDBPyConnection:
             "autoload_known_extensions": False,
         }
     )
-
-
-def literal(text: str | Path) -> str:
-    """A SQL string literal."""
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def identifier(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def stage_rows_sql(
@@ -150,7 +135,7 @@ def partition_sql(
     where = f"{DATE_TEXT_COLUMN} IN ({', '.join(texts)})" if texts else "false"
     usage = [identifier(name) for name in ROW_STRING_COLUMNS + ROW_COUNT_COLUMNS]
     run = [
-        f"CAST({literal(run_columns[name])} AS {COLUMN_TYPES[name]}) AS {identifier(name)}"
+        f"CAST({literal(run_columns[name])} AS {DUCKDB_COLUMN_TYPES[name]}) AS {identifier(name)}"
         for name in ROW_RUN_COLUMNS + PARTITION_COLUMNS
     ]
     return (

@@ -39,9 +39,11 @@ def align_to_periods(start: date, end: date, granularity: str) -> tuple[date, da
 
 
 def period_starts(start: date, end: date, granularity: str) -> list[date]:
-    """The first day of each period from ``start`` (a period start) up to ``end`` (exclusive)."""
+    """The first day of every period that starts in [start, end), oldest first."""
+    day = period_start(start, granularity)
+    if day < start:
+        day = next_period_start(day, granularity)
     starts = []
-    day = start
     while day < end:
         starts.append(day)
         day = next_period_start(day, granularity)

@@ -19,13 +19,11 @@ from typing import Any
 from usage_pipeline import constants as c
 from usage_pipeline.constants import grouping_token
 from usage_pipeline.errors import InvalidInput
-from usage_pipeline.intervals import INTERVAL_FORMS, parse_interval
+from usage_pipeline.intervals import interval_days, refuse_unless_complete
 from usage_pipeline.periods import align_to_periods, format_interval, period_start, period_starts
 from usage_pipeline.refusals import refuse, wrong_type
 
 DEFAULT_INTERVAL_DESCRIPTION = "no interval given: the previous UTC day"
-# The longest accepted form (two date-times with nanosecond fractions and offsets) is 71 characters.
-MAX_INTERVAL_LENGTH = 100
 ALLOWED_FIELDS = ("api", "granularity", "groupBy", "interval", "lastDays", "metrics")
 UNSUPPORTED_FIELDS_NOTE = (
     "filters and sortBy are deliberately not supported: a partition must hold the whole "
@@ -59,6 +57,7 @@ class NormalizedQuery:
         return grouping_token(self.group_by)
 
     def periods(self) -> list[date]:
+        """The first day of each Day/Week/Month period of the window (its partitions' dates)."""
         return period_starts(self.start, self.end, self.granularity)
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,11 +89,6 @@ class NormalizedQuery:
             aligned_from=query.get("alignedFrom"),
             requested=query.get("requested") or {},
         )
-
-
-def normalize_query(raw_input: object, *, today: date) -> dict[str, Any]:
-    """Validate the execution input and return the normalized query dict (contracts §2)."""
-    return parse_query(raw_input, today=today).to_dict()
 
 
 def parse_query(raw_input: object, *, today: date) -> NormalizedQuery:
@@ -133,36 +127,6 @@ def parse_query(raw_input: object, *, today: date) -> NormalizedQuery:
         aligned_from=aligned_from,
         requested=copy.deepcopy(fields),
     )
-
-
-# --- Helpers the other handlers use ------------------------------------------------------------
-
-
-def periods(query: NormalizedQuery | Mapping[str, Any]) -> list[date]:
-    """The first day of each Day/Week/Month period in the query's [start, end)."""
-    return _as_query(query).periods()
-
-
-def partition_dates(query: NormalizedQuery | Mapping[str, Any]) -> list[str]:
-    """The ``date=`` partition values (YYYY-MM-DD) the run covers, one per period, oldest first."""
-    return [day.isoformat() for day in periods(query)]
-
-
-def interval_window(value: object) -> tuple[date, date]:
-    """The [start, end) days of an ``interval`` in any form the execution input takes.
-
-    Only the form is checked (InvalidInput otherwise), not the window limits: the report reads the
-    landed table, which may hold more history than the API answers.
-    """
-    start, end, _shown = _interval({"interval": value}, c.DEFAULT_API, date.min)
-    return start, end
-
-
-def _as_query(query: NormalizedQuery | Mapping[str, Any]) -> NormalizedQuery:
-    return query if isinstance(query, NormalizedQuery) else NormalizedQuery.from_dict(query)
-
-
-# --- Refusals ----------------------------------------------------------------------------------
 
 
 # --- Top level ---------------------------------------------------------------------------------
@@ -326,7 +290,7 @@ def _canonical_names(
 def _last_days(fields: Mapping[str, Any], api: str, today: date) -> tuple[date, date, str]:
     """``lastDays: N``: the last N complete UTC days, [today - N, today)."""
     value = fields["lastDays"]
-    longest = c.MAX_AGGREGATES_DAYS if api == c.API_AGGREGATES else c.MAX_LOOKBACK_DAYS
+    longest = c.MAX_AGGREGATES_DAYS if api == c.API_AGGREGATES else c.USAGE_RETENTION_DAYS
     allowed = (
         f"a whole number of days from 1 to {longest} with the {api} API: the last N complete "
         "UTC days, ending yesterday (give either interval or lastDays, not both)"
@@ -350,15 +314,7 @@ def _interval(fields: Mapping[str, Any], api: str, today: date) -> tuple[date, d
         shown = f"{format_interval(yesterday, today)} ({DEFAULT_INTERVAL_DESCRIPTION})"
         return yesterday, today, shown
     value = fields["interval"]
-    if not isinstance(value, str):
-        raise wrong_type("interval", value, "a string", INTERVAL_FORMS)
-    if len(value) > MAX_INTERVAL_LENGTH:
-        raise refuse(
-            "interval", value, f"at most {MAX_INTERVAL_LENGTH} characters; {INTERVAL_FORMS}"
-        )
-    start, end = parse_interval(value)
-    if end <= start:
-        raise refuse("interval", value, f"the end must be after the start; {INTERVAL_FORMS}")
+    start, end = interval_days(value)
     return start, end, value
 
 
@@ -368,21 +324,14 @@ def _interval(fields: Mapping[str, Any], api: str, today: date) -> tuple[date, d
 def _check_window(api: str, start: date, end: date, today: date, shown: str) -> None:
     """Refuse a requested [start, end) that Genesys cannot answer completely."""
     # end > start, so this also refuses a start on or after today.
-    if end > today:
-        raise refuse(
-            "interval",
-            shown,
-            f"the end must be on or before {today.isoformat()} (today, UTC; end exclusive): "
-            f"Genesys has no data for the current UTC day, so the last day that can be asked for "
-            f"is {(today - timedelta(days=1)).isoformat()}",
-        )
-    oldest = today - timedelta(days=c.MAX_LOOKBACK_DAYS)
+    refuse_unless_complete(end, today=today, shown=shown)
+    oldest = today - timedelta(days=c.USAGE_RETENTION_DAYS)
     if start < oldest:
         raise refuse(
             "interval",
             shown,
             f"the start must be on or after {oldest.isoformat()}: Genesys keeps usage for "
-            f"{c.MAX_LOOKBACK_DAYS} days",
+            f"{c.USAGE_RETENTION_DAYS} days",
         )
     days = (end - start).days
     if api == c.API_AGGREGATES and days > c.MAX_AGGREGATES_DAYS:

@@ -30,7 +30,7 @@ from usage_pipeline.constants import (
     ROW_STRING_COLUMNS,
 )
 from usage_pipeline.errors import RowInvalid
-from usage_pipeline.periods import next_period_start, period_start
+from usage_pipeline.periods import next_period_start
 
 Row = dict[str, Any]
 # raw rows of one page -> normalized rows, in order.
@@ -65,14 +65,8 @@ _AGGREGATES_STRING_SOURCES: Final[tuple[StringSource, ...]] = (
     "platform",
 )
 # Source of each count column (ROW_COUNT_COLUMNS order).
-_LEGACY_COUNT_SOURCES: Final = (
-    "status200",
-    "status300",
-    "status400",
-    "status429",
-    "status500",
-    "requests",
-)
+# The legacy API names its counts as the table does.
+_LEGACY_COUNT_SOURCES: Final = ROW_COUNT_COLUMNS
 _AGGREGATES_COUNT_SOURCES: Final = (
     "status200",
     "status300",
@@ -363,15 +357,3 @@ def parse_row_date(raw_date: str, granularity: str, window: tuple[date, date] | 
 def _overlaps(period_start_day: date, period_end: date, window: tuple[date, date]) -> bool:
     """Whether [period_start_day, period_end) and the window share a day."""
     return period_start_day < window[1] and period_end > window[0]
-
-
-def window_periods(start: date, end: date, granularity: str) -> list[date]:
-    """First day of every period that starts in [start, end)."""
-    first = period_start(start, granularity)
-    if first < start:
-        first = next_period_start(first, granularity)
-    periods = []
-    while first < end:
-        periods.append(first)
-        first = next_period_start(first, granularity)
-    return periods

@@ -26,7 +26,6 @@ _START_TIME_RE = re.compile(
 )
 # Longer than any accepted form (35 characters); keeps error messages short for garbage input.
 _MAX_START_TIME_LENGTH = 64
-_RUN_ID_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
 
 
 def run_id_for(execution_id: str, start_time: str) -> str:
@@ -38,7 +37,7 @@ def run_id_for(execution_id: str, start_time: str) -> str:
 def execution_start_utc(start_time: str) -> datetime:
     """``$$.Execution.StartTime`` as an aware UTC datetime, truncated to the second.
 
-    Its ``.date()`` is the UTC date to pass as ``today`` to ``query.normalize_query``: it stays the
+    Its ``.date()`` is the UTC date to pass as ``today`` to ``query.parse_query``: it stays the
     same when a task is retried after midnight.
     """
     if not isinstance(start_time, str):
@@ -60,11 +59,6 @@ def execution_start_utc(start_time: str) -> datetime:
         raise InvalidInput(
             "execution.startTime", start_time, f"not a valid date-time ({error}); {START_TIME_FORM}"
         ) from error
-
-
-def is_run_id(value: object) -> bool:
-    """Whether ``value`` has the shape of a run id (for handlers that read it back)."""
-    return isinstance(value, str) and _RUN_ID_RE.fullmatch(value) is not None
 
 
 def _execution_hash(execution_id: str) -> str:

@@ -1,22 +1,26 @@
-"""The Genesys Cloud OAuth client credentials, read from Secrets Manager once per container.
+"""The Genesys Cloud OAuth client credentials, read from Secrets Manager through Powertools.
 
 The secret is a JSON object ``{"clientId": "...", "clientSecret": "..."}`` (docs/contracts.md
-section 7). Nothing here ever puts the secret's value into an exception, a log line or a repr:
+section 7). Powertools Parameters keeps the value for `SECRET_MAX_AGE_SECONDS`, so a warm
+container reads it once in a while, and a fixed or rotated secret is read again on its own; when
+Genesys refuses the credentials, the client reads it once more at once (`fresh=True`) before it
+gives up. Nothing here ever puts the secret's value into an exception, a log line or a repr:
 errors name the secret id and what is wrong with it, never what it holds.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Protocol
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import ClientError
 
 from usage_pipeline.errors import SecretInvalid
 
+# How long a warm container uses the secret it read before reading it again.
+SECRET_MAX_AGE_SECONDS: Final = 300
 _REDACTED = "***"
 
 
@@ -33,40 +37,45 @@ class ClientCredentials:
     __str__ = __repr__
 
 
-# Warm Lambda containers reuse module state: one Secrets Manager call per container and secret id.
-_CREDENTIALS_CACHE: dict[str, ClientCredentials] = {}
+class CredentialsSource(Protocol):
+    """Where the Genesys client gets its credentials; ``fresh`` bypasses any cache."""
+
+    def __call__(self, *, fresh: bool = False) -> ClientCredentials: ...
 
 
-def clear_credentials_cache() -> None:
-    """Forget every cached secret (tests; a rotated secret is picked up by a new container)."""
-    _CREDENTIALS_CACHE.clear()
+@dataclass(frozen=True)
+class SecretsManagerCredentials:
+    """The credentials held by the secret ``secret_id``, kept for ``max_age_seconds``."""
+
+    secret_id: str
+    max_age_seconds: int = SECRET_MAX_AGE_SECONDS
+
+    def __call__(self, *, fresh: bool = False) -> ClientCredentials:
+        return read_client_credentials(
+            self.secret_id, max_age_seconds=self.max_age_seconds, fresh=fresh
+        )
 
 
-def read_client_credentials(secret_id: str, secrets_client: Any = None) -> ClientCredentials:
-    """The credentials held by ``secret_id``, from the container cache or Secrets Manager.
+def read_client_credentials(
+    secret_id: str, *, max_age_seconds: int = SECRET_MAX_AGE_SECONDS, fresh: bool = False
+) -> ClientCredentials:
+    """The credentials held by ``secret_id``: Powertools' kept value, or Secrets Manager's.
 
-    ``secrets_client`` is a boto3 ``secretsmanager`` client; one is created when it is needed and
-    none was given. Raises ``SecretInvalid`` when the secret is missing, unreadable, not JSON, or
-    lacks a non-empty ``clientId`` / ``clientSecret``.
+    Raises ``SecretInvalid`` when the secret is missing, unreadable, not JSON, or lacks a
+    non-empty ``clientId`` / ``clientSecret``.
     """
-    cached = _CREDENTIALS_CACHE.get(secret_id)
-    if cached is not None:
-        return cached
-    secret_string = _fetch_secret_string(secret_id, secrets_client)
-    credentials = parse_client_credentials(secret_string, secret_id=secret_id)
-    _CREDENTIALS_CACHE[secret_id] = credentials
-    return credentials
-
-
-def credentials_provider(
-    secret_id: str, *, secrets_client: Any = None
-) -> Callable[[], ClientCredentials]:
-    """A provider for ``GenesysClient``: the secret is read only when a token is first needed."""
-
-    def provide() -> ClientCredentials:
-        return read_client_credentials(secret_id, secrets_client=secrets_client)
-
-    return provide
+    try:
+        value = parameters.get_secret(secret_id, max_age=max_age_seconds, force_fetch=fresh)
+    except parameters.GetParameterError as error:
+        raise SecretInvalid(f"secret {secret_id} could not be read: {_reason(error)}") from None
+    if isinstance(value, bytes | bytearray):
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise SecretInvalid(f"secret {secret_id} is binary and not UTF-8 text") from None
+    if not isinstance(value, str):
+        raise SecretInvalid(f"secret {secret_id} has no value (set its SecretString)")
+    return parse_client_credentials(value, secret_id=secret_id)
 
 
 def parse_client_credentials(secret_string: str, *, secret_id: str) -> ClientCredentials:
@@ -92,26 +101,9 @@ def _required_string(document: dict[str, Any], key: str, secret_id: str) -> str:
     return value.strip()
 
 
-def _fetch_secret_string(secret_id: str, secrets_client: Any) -> str:
-    client = secrets_client if secrets_client is not None else _default_secrets_client()
-    try:
-        response = client.get_secret_value(SecretId=secret_id)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "ClientError")
-        raise SecretInvalid(f"secret {secret_id} could not be read: {code}") from None
-    except BotoCoreError as exc:
-        raise SecretInvalid(f"secret {secret_id} could not be read: {type(exc).__name__}") from None
-    secret_string = response.get("SecretString")
-    if isinstance(secret_string, str):
-        return secret_string
-    secret_binary = response.get("SecretBinary")
-    if isinstance(secret_binary, bytes | bytearray):
-        try:
-            return bytes(secret_binary).decode("utf-8")
-        except UnicodeDecodeError:
-            raise SecretInvalid(f"secret {secret_id} is binary and not UTF-8 text") from None
-    raise SecretInvalid(f"secret {secret_id} has no value (set its SecretString)")
-
-
-def _default_secrets_client() -> Any:
-    return boto3.client("secretsmanager")
+def _reason(error: parameters.GetParameterError) -> str:
+    """The AWS error code behind Powertools' error (its message is the SDK's, never the value)."""
+    cause = error.__context__
+    if isinstance(cause, ClientError):
+        return str(cause.response.get("Error", {}).get("Code", "ClientError"))
+    return type(cause).__name__ if cause is not None else "unknown error"

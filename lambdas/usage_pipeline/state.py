@@ -16,7 +16,7 @@ import functools
 import re
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Self, TypeVar
 
 from usage_pipeline.genesys.paging import PageCursor
@@ -71,15 +71,12 @@ class Raw:
 
 @dataclass(frozen=True)
 class Staged:
-    """The run's partitions written to staging; per-partition detail is in the index object."""
+    """The run's partitions written to staging; per-partition detail is in the staging index."""
 
     prefix: str
     index_key: str
     partitions: int
     rows: int
-    requests: int | None  # None: the query did not ask for the metric (not zero)
-    status429: int | None
-    partition_rows: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Raw API pages -> one Parquet file per partition in staging (docs/contracts.md sections 5 and 6).
 
-Two layers: :func:`transform_pages` is the core (page files in, partition files out, no S3), used
-by the Lambda, the tests and the benchmark; :func:`transform_run` wires it to S3: it downloads the
+:func:`transform_pages` is the core (page files in, partition files out, no S3), used by the
+Lambda, the tests and the benchmark; ``staging.stage_run`` wires it to the bucket: it downloads the
 run's raw pages to the work directory (exact bytes), runs the core, then uploads every partition to
 staging and writes the staging index that land reads.
 
@@ -34,11 +34,11 @@ from usage_pipeline.constants import (
     API_AGGREGATES,
     API_LEGACY,
     PARTITION_OBJECT_NAME,
-    ROW_COUNT_COLUMNS,
-    ROW_STRING_COLUMNS,
 )
 from usage_pipeline.errors import PageMalformed, RowInvalid
-from usage_pipeline.rows import make_page_normalizer, parse_row_date, row_tail, window_periods
+from usage_pipeline.periods import period_starts
+from usage_pipeline.rows import USAGE_COLUMNS, make_page_normalizer, parse_row_date, row_tail
+from usage_pipeline.sql import identifier
 
 # Where each API puts a page's rows, and the status a stored (complete) page carries.
 _ROWS_FIELD: Final = {API_AGGREGATES: "entities", API_LEGACY: "results"}
@@ -138,7 +138,7 @@ def transform_pages(
         result = TransformResult(partitions={}, pages=len(pages))
         # The window's periods (each replaced, even when empty) and the dates Genesys gave its
         # rows: where it starts a week on another day than ours, its dates are the partitions.
-        periods = {period.isoformat() for period in window_periods(start, end, granularity)}
+        periods = {period.isoformat() for period in period_starts(start, end, granularity)}
         for day in sorted(periods | set(days)):
             day_rows = days.get(day, _DayRows())
             target = partition_path(out_dir, api, granularity, grouping, day)
@@ -285,14 +285,13 @@ def _tally(path: Path, rows: int, content: str) -> PartitionTally:
     )
 
 
-USAGE_DIGEST_COLUMNS: Final = (*ROW_STRING_COLUMNS, *ROW_COUNT_COLUMNS, "date")
+USAGE_DIGEST_COLUMNS: Final = (*USAGE_COLUMNS, "date")
 
 
 def _content_digest(db: duckdb.DuckDBPyConnection, path: Path) -> str:
     """An order-free digest of a partition's usage columns (not the run's): XOR of row MD5s."""
     columns = ", ".join(
-        f"coalesce(CAST({parquet_sql.identifier(name)} AS VARCHAR), '\x00')"
-        for name in USAGE_DIGEST_COLUMNS
+        f"coalesce(CAST({identifier(name)} AS VARCHAR), '\x00')" for name in USAGE_DIGEST_COLUMNS
     )
     (value,) = db.execute(
         f"SELECT coalesce(bit_xor(md5_number(concat_ws('|', {columns}))), 0) "  # noqa: S608

@@ -24,7 +24,7 @@ from datetime import date
 from itertools import chain, count, pairwise
 from typing import Final, Generic, NamedTuple, TypeVar
 
-from local.genesys_simulator import catalog
+from local.genesys_simulator import vocabulary
 
 # The dimensions a stream combines, in the order rows are sorted in after the date.
 CLIENT: Final = "client"
@@ -54,11 +54,11 @@ class OAuthClient:
 class Profile:
     """How big an organization is drawn."""
 
-    extra_clients: int  # clients beyond catalog.OAUTH_CLIENTS, with built names
+    extra_clients: int  # clients beyond vocabulary.OAUTH_CLIENTS, with built names
     people: int
     heavy_endpoints: tuple[int, int]  # (template, method) pairs a heavy client calls
     light_endpoints: tuple[int, int]
-    extended_templates: bool  # catalog.*_EXTENSIONS too: thousands of templates
+    extended_templates: bool  # vocabulary.*_EXTENSIONS too: thousands of templates
 
 
 PROFILES: Final = {
@@ -70,8 +70,8 @@ PROFILES: Final = {
         extended_templates=False,
     ),
     "large": Profile(
-        extra_clients=catalog.LARGE_EXTRA_CLIENTS,
-        people=catalog.LARGE_PEOPLE,
+        extra_clients=vocabulary.LARGE_EXTRA_CLIENTS,
+        people=vocabulary.LARGE_PEOPLE,
         heavy_endpoints=(30, 70),
         light_endpoints=(4, 16),
         extended_templates=True,
@@ -223,7 +223,7 @@ class Organization:
         profile = PROFILES[size]
         rng = random.Random(f"genesys-sim/organization/{size}/{seed}")  # noqa: S311
         self.id = _uuid(rng)
-        self.name = catalog.ORGANIZATION_NAME
+        self.name = vocabulary.ORGANIZATION_NAME
         people = [_uuid(rng) for _ in range(profile.people)]
         drawn_clients = _draw_clients(rng, profile)
         # Value tables sorted, so that ranks order like the values (see KeyCodec).
@@ -234,8 +234,8 @@ class Organization:
             CLIENT: tuple(client.id for client in self.clients),
             USER: self.users,
             TEMPLATE: tuple(sorted(template for template, _ in templates)),
-            METHOD: tuple(sorted(catalog.HTTP_METHODS)),
-            PLATFORM: tuple(sorted(catalog.PLATFORMS)),
+            METHOD: tuple(sorted(vocabulary.HTTP_METHODS)),
+            PLATFORM: tuple(sorted(vocabulary.PLATFORMS)),
         }
         self.templates = self.values[TEMPLATE]
         self.streams = _draw_streams(rng, profile, self.clients, people, templates, self.values)
@@ -325,24 +325,27 @@ def template_catalog(
 ) -> tuple[tuple[str, tuple[tuple[str, int], ...]], ...]:
     """Every template URI with the methods it answers and how often each is used."""
     templates: dict[str, tuple[tuple[str, int], ...]] = {}
-    for collection, placeholder, sub_resources in catalog.RESOURCE_FAMILIES:
+    for collection, placeholder, sub_resources in vocabulary.RESOURCE_FAMILIES:
         base = f"api/v2/{collection}"
         item = f"{base}/{{{placeholder}}}"
-        templates[base] = catalog.COLLECTION_METHOD_WEIGHTS
-        templates[item] = catalog.ITEM_METHOD_WEIGHTS
+        templates[base] = vocabulary.COLLECTION_METHOD_WEIGHTS
+        templates[item] = vocabulary.ITEM_METHOD_WEIGHTS
         for sub in sub_resources:
-            templates[f"{item}/{sub}"] = catalog.SUB_RESOURCE_METHOD_WEIGHTS
-    for path, methods in catalog.STANDALONE_TEMPLATES:
+            templates[f"{item}/{sub}"] = vocabulary.SUB_RESOURCE_METHOD_WEIGHTS
+    for path, methods in vocabulary.STANDALONE_TEMPLATES:
         templates[f"api/v2/{path}"] = tuple((method, 1) for method in methods)
     if extended:
-        for collection, placeholder, _ in catalog.RESOURCE_FAMILIES:
+        for collection, placeholder, _ in vocabulary.RESOURCE_FAMILIES:
             base = f"api/v2/{collection}"
             extensions = chain(
-                (f"{base}/{extension}" for extension in catalog.COLLECTION_EXTENSIONS),
-                (f"{base}/{{{placeholder}}}/{extension}" for extension in catalog.ITEM_EXTENSIONS),
+                (f"{base}/{extension}" for extension in vocabulary.COLLECTION_EXTENSIONS),
+                (
+                    f"{base}/{{{placeholder}}}/{extension}"
+                    for extension in vocabulary.ITEM_EXTENSIONS
+                ),
             )
             for template in extensions:
-                templates.setdefault(template, catalog.SUB_RESOURCE_METHOD_WEIGHTS)
+                templates.setdefault(template, vocabulary.SUB_RESOURCE_METHOD_WEIGHTS)
     return tuple(templates.items())
 
 
@@ -445,10 +448,10 @@ def _rate(value: float) -> int:
 
 
 def _draw_clients(rng: random.Random, profile: Profile) -> list[OAuthClient]:
-    named = list(catalog.OAUTH_CLIENTS)
+    named = list(vocabulary.OAUTH_CLIENTS)
     if profile.extra_clients:
-        sites, purposes = catalog.LARGE_CLIENT_SITES, catalog.LARGE_CLIENT_PURPOSES
-        environments = catalog.LARGE_CLIENT_ENVIRONMENTS
+        sites, purposes = vocabulary.LARGE_CLIENT_SITES, vocabulary.LARGE_CLIENT_PURPOSES
+        environments = vocabulary.LARGE_CLIENT_ENVIRONMENTS
         combinations = len(sites) * len(purposes) * len(environments)
         for number in rng.sample(range(combinations), profile.extra_clients):
             rest, environment = divmod(number, len(environments))
@@ -497,7 +500,9 @@ def _draw_streams(
         for template_uri, http_method in sorted(endpoints):
             callers = rng.sample(callers_pool, min(len(callers_pool), rng.randint(1, 3)))
             for user in callers:
-                platform = rng.choice(catalog.PLATFORMS) if rng.random() < 0.1 else primary_platform
+                platform = (
+                    rng.choice(vocabulary.PLATFORMS) if rng.random() < 0.1 else primary_platform
+                )
                 stream_values = (client.id, user, template_uri, http_method, platform)
                 for dimension, value in zip(DIMENSIONS, stream_values, strict=True):
                     ranks[dimension].append(rank[dimension][value])

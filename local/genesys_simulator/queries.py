@@ -117,10 +117,10 @@ def _parse_interval(api: str, interval: object, today: date, legacy_end: str) ->
         if end <= start:
             raise QueryError(f"Invalid interval '{interval}': the end must be after the start")
         first_day, last_day = start.date(), (end - timedelta(microseconds=1)).date()
-    earliest = today - timedelta(days=wire.MAX_LOOKBACK_DAYS)
+    earliest = today - timedelta(days=wire.USAGE_RETENTION_DAYS)
     if first_day < earliest:
         raise QueryError(
-            f"Invalid interval '{interval}': the start is more than {wire.MAX_LOOKBACK_DAYS} "
+            f"Invalid interval '{interval}': the start is more than {wire.USAGE_RETENTION_DAYS} "
             f"days ago; the earliest allowed start is {earliest.isoformat()}"
         )
     return first_day, last_day

@@ -22,13 +22,16 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ops.report.build import build_report
-from ops.report.csv_export import report_tables, write_tables
-from ops.report.engines import DEFAULT_STACK, AthenaEngine, Engine, LocalEngine, ReportError
-from ops.report.html import render
-from ops.report.model import DateRange
 from usage_pipeline.errors import InvalidInput
-from usage_pipeline.query import interval_window
+from usage_pipeline.intervals import interval_days, refuse_unless_complete
+from usage_report.build import build_report
+from usage_report.csv_export import report_tables, write_tables
+from usage_report.engines import Engine
+from usage_report.engines.athena import DEFAULT_STACK, AthenaEngine
+from usage_report.engines.duckdb_local import LocalEngine
+from usage_report.errors import ReportError
+from usage_report.html import render
+from usage_report.model import DateRange
 
 DEFAULT_DAYS = 7
 DEFAULT_OUT = Path("report")
@@ -44,14 +47,10 @@ def range_of(interval: str | None, today: date) -> DateRange:
     if interval is None:
         return default_range(today)
     try:
-        start, end = interval_window(interval)
+        start, end = interval_days(interval)
+        refuse_unless_complete(end, today=today, shown=interval)
     except InvalidInput as error:
         raise ReportError(f"--interval {error.value!r}: {error.allowed}") from error
-    if end > today:
-        raise ReportError(
-            f"--interval {interval!r}: ends after today ({today.isoformat()}, UTC; end "
-            f"exclusive); the last complete UTC day is {(today - timedelta(days=1)).isoformat()}"
-        )
     return DateRange.from_exclusive(start, end)
 
 

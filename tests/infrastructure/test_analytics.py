@@ -8,12 +8,12 @@ import duckdb
 import pytest
 import sqlglot
 
-from ops.report import queries as report_queries
 from stacks import constants as c
 from tests.infrastructure.helpers import one, render, resources
 from usage_pipeline import constants as rc
+from usage_report import queries as report_queries
 
-# The saved queries are the report's own (ops/report/queries.py) and the blueprint's question.
+# The saved queries are the report's own (usage_report/queries.py) and the blueprint's question.
 QUERY_NAMES = set(report_queries.QUERIES_BY_NAME)
 # Values for every parameter a saved query takes, in the number of slots it is saved with.
 SAVED_VALUES = {

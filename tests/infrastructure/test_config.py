@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from stacks.application import cdk_json_context
-from stacks.config import ALL_KEYS, ConfigError, PipelineConfig
+from stacks.config import ALL_KEYS, ConfigError, StackConfig
 
 
-def _config(**overrides: Any) -> PipelineConfig:
-    return PipelineConfig.from_mapping({**cdk_json_context(), **overrides})
+def _config(**overrides: Any) -> StackConfig:
+    return StackConfig.from_mapping({**cdk_json_context(), **overrides})
 
 
 def test_cdk_json_defaults() -> None:

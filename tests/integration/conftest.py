@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from local.pipeline import DEFAULT_TEMPLATE, LocalPipeline
+from local.harness import DEFAULT_TEMPLATE, LocalPipeline
 from tests.integration.local_runs import LocalRun, LocalRuns
 
 FAST_POLLING = {"POLL_INITIAL_WAIT_SECONDS": "1", "POLL_MAX_WAIT_SECONDS": "1"}

@@ -8,7 +8,7 @@ from typing import Any
 
 from usage_pipeline import constants as c
 from usage_pipeline.genesys.wire import build_query_body
-from usage_pipeline.query import normalize_query
+from usage_pipeline.query import NormalizedQuery, parse_query
 from usage_pipeline.rows import normalize_row
 
 COMPARED_COLUMNS = (
@@ -21,7 +21,7 @@ COMPARED_COLUMNS = (
 )
 
 
-def api_body(query: dict[str, Any]) -> dict[str, Any]:
+def api_body(query: NormalizedQuery) -> dict[str, Any]:
     """The body the client sends for a normalized query: the ground truth is asked the same."""
     return build_query_body(query)
 
@@ -31,15 +31,15 @@ def row_key(row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def expected_rows(simulator: Any, execution_input: dict[str, Any], today: date) -> Counter:
-    query = normalize_query(execution_input, today=today)
-    rows = simulator.expected_rows(query["api"], api_body(query))
+    query = parse_query(execution_input, today=today)
+    rows = simulator.expected_rows(query.api, api_body(query))
     return Counter(
         row_key(
             normalize_row(
-                query["api"],
+                query.api,
                 row,
-                granularity=query["granularity"],
-                grouping=query["grouping"],
+                granularity=query.granularity,
+                grouping=query.grouping,
                 run_id="expected",
                 landed_at="expected",
             )

@@ -17,7 +17,7 @@ from subprocess import PIPE, CompletedProcess, Popen, TimeoutExpired
 
 import pytest
 
-from local.pipeline import ROOT
+from local.harness import ROOT
 
 BACKGROUND_NICENESS = 10
 MARKER = "local_run"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from local.pipeline import LocalPipeline
+from local.harness import LocalPipeline
 from ops.backfill import execution_inputs, run_backfill, split_windows
 from tests.integration.ground_truth import expected_rows, landed_rows
 

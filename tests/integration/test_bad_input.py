@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from local.pipeline import LocalPipeline
+from local.harness import LocalPipeline
 from tests.integration.conftest import TODAY, days_ago, window
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local.pipeline import LocalPipeline
+from local.harness import LocalPipeline
 from tests.integration.conftest import TODAY, window
 from tests.integration.ground_truth import expected_rows, landed_rows
 

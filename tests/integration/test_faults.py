@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from local.pipeline import LocalPipeline
+from local.harness import LocalPipeline
 from tests.integration.conftest import TODAY, window
 from tests.integration.ground_truth import expected_rows, landed_rows
 
@@ -124,6 +124,26 @@ def test_bad_credentials_fail_fast_without_a_retry_storm(pipeline: LocalPipeline
     assert _landed_nothing(pipeline)
 
 
+def test_a_fixed_secret_works_on_the_very_next_run(pipeline: LocalPipeline) -> None:
+    # GIVEN a wrong client secret in Secrets Manager, and a run that failed on it
+    assert pipeline.resources is not None
+    secrets, secret_id = pipeline.client("secretsmanager"), pipeline.resources.secret_id
+    right = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
+    wrong = json.dumps({**json.loads(right), "clientSecret": "not-the-secret"})
+    secrets.put_secret_value(SecretId=secret_id, SecretString=wrong)
+    failed = pipeline.execute(WINDOW)
+    assert (failed.status, failed.error) == ("FAILED", "GenesysAuthError")
+
+    # WHEN the right secret is put and the next run starts at once, in the same warm containers
+    secrets.put_secret_value(SecretId=secret_id, SecretString=right)
+    fixed = pipeline.execute(WINDOW)
+
+    # THEN it succeeds and lands the ground truth
+    assert fixed.succeeded, (fixed.error, fixed.cause)
+    rows = landed_rows(pipeline.usage_rows())
+    assert rows == expected_rows(pipeline.simulator, WINDOW, TODAY)
+
+
 @pytest.mark.parametrize(
     ("fault", "error"),
     [("job-failed", "GenesysJobFailed"), ("job-cancelled", "GenesysJobCancelled")],
@@ -157,8 +177,10 @@ def test_a_stuck_job_fails_with_a_timeout_error_within_the_bound(pipeline: Local
     # (the clocks of moto's history and of the handlers are this process's)
     polls = _polls(pipeline, report.arn)
     bound = datetime.fromisoformat(polls[-1].job["submittedAt"]) + timedelta(seconds=2)
-    assert [poll.job["state"] for poll in polls][-2:] == ["running", "timed_out"]
-    assert polls[-2].entered <= bound < polls[-1].exited
+    # (the first poll may already be past it: submittedAt has whole seconds)
+    assert [poll.job["state"] for poll in polls] == ["running"] * (len(polls) - 1) + ["timed_out"]
+    assert all(poll.entered <= bound for poll in polls[:-1])
+    assert bound < polls[-1].exited
     assert _landed_nothing(pipeline)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local.pipeline import ROOT
+from local.harness import ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local.pipeline import DEFAULT_TEMPLATE, LocalPipeline
+from local.harness import DEFAULT_TEMPLATE, LocalPipeline
 from local.template_resources import load_template, resources_of_type
 from tests.integration.conftest import days_ago, window
 from usage_pipeline import constants as rc

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from local.genesys_simulator import SimulatorServer
-from local.pipeline import LocalPipeline
+from local.harness import LocalPipeline
 from tests.integration.conftest import FAST_POLLING, POLLS_UNTIL_DONE, TODAY, window
 from tests.integration.ground_truth import expected_rows, landed_rows
 

@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from local.pipeline import ROOT
-from ops.report.html import render
-from ops.report.model import STATUS_CLASSES
+from local.harness import ROOT
 from tests.integration.conftest import Pipelines
 from tests.unit.report_fakes import report_with
 from usage_pipeline import constants as rc
+from usage_report.html import render
+from usage_report.model import STATUS_CLASSES
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from local.pipeline import DEFAULT_TEMPLATE
+from local.harness import DEFAULT_TEMPLATE
 from tests.integration.local_runs import LocalRun
 
 pytestmark = pytest.mark.integration

@@ -154,6 +154,22 @@ CREDENTIALS = ClientCredentials(CLIENT_ID, CLIENT_SECRET)
 
 
 @dataclass
+class FakeSecret:
+    """A credentials source as Secrets Manager through a cache: ``kept`` is what the cache answers,
+    ``stored`` what a fresh read finds (the secret as it is now)."""
+
+    kept: ClientCredentials = CREDENTIALS
+    stored: ClientCredentials | None = None
+    fresh_reads: int = 0
+
+    def __call__(self, *, fresh: bool = False) -> ClientCredentials:
+        if fresh:
+            self.fresh_reads += 1
+            self.kept = self.stored or self.kept
+        return self.kept
+
+
+@dataclass
 class FakeClock:
     """Monotonic and wall clocks that only move when the client sleeps (or the test says so)."""
 
@@ -186,7 +202,7 @@ class UpperBoundRandom(random.Random):
 def make_client(
     base_url: str,
     clock: FakeClock,
-    credentials: ClientCredentials = CREDENTIALS,
+    credentials: ClientCredentials | FakeSecret = CREDENTIALS,
     **overrides: Any,
 ) -> GenesysClient:
     options: dict[str, Any] = {
@@ -198,4 +214,5 @@ def make_client(
         "rng": random.Random(7),
     }
     options.update(overrides)
-    return GenesysClient("mypurecloud.com", lambda: credentials, **options)
+    source = credentials if isinstance(credentials, FakeSecret) else FakeSecret(credentials)
+    return GenesysClient("mypurecloud.com", source, **options)

@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ops.report.engines import QueryResult, Values
-from ops.report.html import LIBRARIES
-from ops.report.model import (
+from usage_report.engines import QueryResult, Values
+from usage_report.html import LIBRARIES
+from usage_report.model import (
     ClientUris,
     Counts,
     DateRange,
@@ -18,7 +18,7 @@ from ops.report.model import (
     Series,
     Usage,
 )
-from ops.report.queries import ReportQuery
+from usage_report.queries import ReportQuery
 
 DAYS = DateRange(date(2026, 11, 15), date(2026, 11, 21))
 

@@ -1,4 +1,5 @@
-"""The OAuth secret: read from Secrets Manager (moto), cached per container, never revealed."""
+"""The OAuth secret: read from Secrets Manager (moto) through Powertools, kept for a while,
+read again when asked fresh, never revealed."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from moto import mock_aws
 from usage_pipeline.errors import SecretInvalid
 from usage_pipeline.secrets import (
     ClientCredentials,
-    clear_credentials_cache,
-    credentials_provider,
+    SecretsManagerCredentials,
     read_client_credentials,
 )
+from usage_pipeline.warm_container import forget_all
 
 SECRET_ID = "genesys/oauth-client"
 SECRET_VALUE = "VERY-secret-value-42"
@@ -24,9 +25,9 @@ SECRET_VALUE = "VERY-secret-value-42"
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    clear_credentials_cache()
+    forget_all()
     yield
-    clear_credentials_cache()
+    forget_all()
 
 
 @pytest.fixture
@@ -42,40 +43,66 @@ def put_secret(client: Any, value: str | bytes) -> None:
         client.create_secret(Name=SECRET_ID, SecretString=value)
 
 
+def put_value(client: Any, client_secret: str) -> None:
+    value = json.dumps({"clientId": "abc", "clientSecret": client_secret})
+    client.put_secret_value(SecretId=SECRET_ID, SecretString=value)
+
+
 def test_credentials_are_read_from_the_json_secret(secrets_client: Any) -> None:
     # GIVEN
     put_secret(secrets_client, json.dumps({"clientId": "abc", "clientSecret": SECRET_VALUE}))
 
     # WHEN
-    credentials = read_client_credentials(SECRET_ID, secrets_client=secrets_client)
+    credentials = read_client_credentials(SECRET_ID)
 
     # THEN
     assert credentials == ClientCredentials("abc", SECRET_VALUE)
 
 
-def test_credentials_are_cached_per_container_until_cleared(secrets_client: Any) -> None:
+def test_credentials_are_kept_until_asked_fresh(secrets_client: Any) -> None:
+    # GIVEN a secret read once, then given another value
+    put_secret(secrets_client, json.dumps({"clientId": "abc", "clientSecret": SECRET_VALUE}))
+    first = read_client_credentials(SECRET_ID)
+    put_value(secrets_client, "fixed")
+
+    # WHEN / THEN the kept value answers until the secret is asked fresh
+    assert read_client_credentials(SECRET_ID) == first
+    assert read_client_credentials(SECRET_ID, fresh=True).client_secret == "fixed"
+    assert read_client_credentials(SECRET_ID).client_secret == "fixed"
+
+
+def test_credentials_are_read_again_once_older_than_max_age(secrets_client: Any) -> None:
+    # GIVEN a secret kept for no time at all, then given another value
+    put_secret(secrets_client, json.dumps({"clientId": "abc", "clientSecret": SECRET_VALUE}))
+    read_client_credentials(SECRET_ID, max_age_seconds=0)
+    put_value(secrets_client, "rotated")
+
+    # WHEN / THEN the next read goes back to Secrets Manager
+    assert read_client_credentials(SECRET_ID, max_age_seconds=0).client_secret == "rotated"
+
+
+def test_forgetting_the_warm_container_reads_the_secret_again(secrets_client: Any) -> None:
     # GIVEN a secret read once, then deleted
     put_secret(secrets_client, json.dumps({"clientId": "abc", "clientSecret": SECRET_VALUE}))
-    first = read_client_credentials(SECRET_ID, secrets_client=secrets_client)
+    read_client_credentials(SECRET_ID)
     secrets_client.delete_secret(SecretId=SECRET_ID, ForceDeleteWithoutRecovery=True)
 
-    # WHEN / THEN the cache still answers, and a cleared cache goes back to Secrets Manager
-    assert read_client_credentials(SECRET_ID, secrets_client=secrets_client) is first
-    clear_credentials_cache()
+    # WHEN a new container starts / THEN it goes back to Secrets Manager
+    forget_all()
     with pytest.raises(SecretInvalid):
-        read_client_credentials(SECRET_ID, secrets_client=secrets_client)
+        read_client_credentials(SECRET_ID)
 
 
 def test_a_binary_secret_holding_json_is_accepted(secrets_client: Any) -> None:
     put_secret(
         secrets_client, json.dumps({"clientId": "abc", "clientSecret": SECRET_VALUE}).encode()
     )
-    assert read_client_credentials(SECRET_ID, secrets_client=secrets_client).client_id == "abc"
+    assert read_client_credentials(SECRET_ID).client_id == "abc"
 
 
 def test_a_missing_secret_is_secret_invalid_naming_the_id(secrets_client: Any) -> None:
     with pytest.raises(SecretInvalid, match=f"{SECRET_ID}.*ResourceNotFoundException"):
-        read_client_credentials(SECRET_ID, secrets_client=secrets_client)
+        read_client_credentials(SECRET_ID)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +124,7 @@ def test_a_bad_secret_is_refused_without_revealing_its_value(
 
     # WHEN
     with pytest.raises(SecretInvalid, match=problem) as raised:
-        read_client_credentials(SECRET_ID, secrets_client=secrets_client)
+        read_client_credentials(SECRET_ID)
 
     # THEN neither the message nor a chained exception carries the value
     error = raised.value
@@ -106,25 +133,14 @@ def test_a_bad_secret_is_refused_without_revealing_its_value(
     assert error.__context__ is None or error.__suppress_context__
 
 
-def test_the_provider_reads_the_secret_only_when_called() -> None:
-    # GIVEN a client that counts its calls
-    class CountingClient:
-        calls = 0
+def test_the_source_reads_the_secret_only_when_called(secrets_client: Any) -> None:
+    # GIVEN a source for a secret that does not exist yet
+    source = SecretsManagerCredentials(SECRET_ID)
 
-        def get_secret_value(self, **_: str) -> dict[str, str]:
-            self.calls += 1
-            return {"SecretString": json.dumps({"clientId": "abc", "clientSecret": SECRET_VALUE})}
-
-    client = CountingClient()
-
-    # WHEN
-    provide = credentials_provider(SECRET_ID, secrets_client=client)
-
-    # THEN
-    assert client.calls == 0
-    assert provide().client_id == "abc"
-    assert provide().client_id == "abc"
-    assert client.calls == 1
+    # WHEN the secret is put afterwards / THEN the source reads it when first called
+    put_secret(secrets_client, json.dumps({"clientId": "abc", "clientSecret": SECRET_VALUE}))
+    assert source().client_id == "abc"
+    assert source(fresh=True).client_id == "abc"
 
 
 def test_credentials_repr_hides_the_secret() -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from local.genesys_simulator import SimulatorServer
 from tests.unit.fake_genesys import FakeClock, make_client
-from usage_pipeline.constants import METRICS
 from usage_pipeline.errors import (
     CursorLoop,
     GenesysAuthError,
@@ -18,36 +17,28 @@ from usage_pipeline.errors import (
     PageMalformed,
     PageTruncated,
 )
-from usage_pipeline.genesys import GenesysClient, build_query_body, clear_token_cache
+from usage_pipeline.genesys import GenesysClient, build_query_body
+from usage_pipeline.query import NormalizedQuery, parse_query
 from usage_pipeline.secrets import ClientCredentials
+from usage_pipeline.warm_container import forget_all
 
 TODAY = date(2026, 11, 22)
 SIM_CREDENTIALS = ClientCredentials("sim-client", "sim-secret")
 ROWS_MEMBER = {"aggregates": "entities", "legacy": "results"}
-GROUP_BY = {
-    "aggregates": ["HttpMethod", "OauthClientId", "TemplateUri"],
-    "legacy": ["HttpMethod", "OAuthClientId", "TemplateUri"],
-}
 
 
 # One day of three dimensions is ~1,600 rows: two pages of 1,000, enough to exercise the cursor.
-def query(api: str, start: str = "2026-11-20", end: str = "2026-11-21", **extra: Any) -> dict:
-    return {
-        "api": api,
-        "start": start,
-        "end": end,
-        "granularity": "Day",
-        "groupBy": GROUP_BY[api],
-        "metrics": list(METRICS),
-        **extra,
-    }
+def query(
+    api: str, start: str = "2026-11-20", end: str = "2026-11-21", **extra: Any
+) -> NormalizedQuery:
+    return parse_query({"api": api, "interval": f"{start}/{end}", **extra}, today=TODAY)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_token_cache() -> Iterator[None]:
-    clear_token_cache()
+    forget_all()
     yield
-    clear_token_cache()
+    forget_all()
 
 
 @pytest.fixture
@@ -72,7 +63,9 @@ def sim_client(sim: SimulatorServer, clock: FakeClock, **overrides: Any) -> Gene
     return make_client(sim.base_url, clock, SIM_CREDENTIALS, **overrides)
 
 
-def run_job(client: GenesysClient, api: str, the_query: dict, page_size: int = 1000) -> list[dict]:
+def run_job(
+    client: GenesysClient, api: str, the_query: NormalizedQuery, page_size: int = 1000
+) -> list[dict]:
     """Submit, poll until complete, return every row of every page."""
     job_id = client.submit(the_query)
     for _ in range(10):

@@ -13,17 +13,20 @@ import orjson
 import pytest
 from moto import mock_aws
 
-from local.athena_local import parquet_rows
+from local.harness import parquet_rows
 from usage_pipeline import layout
-from usage_pipeline.constants import DEFAULT_GROUPING, PARTITION_CONTENT_TYPE
+from usage_pipeline.constants import DEFAULT_GROUPING, METRICS, PARTITION_CONTENT_TYPE
 from usage_pipeline.errors import RowCountMismatch
 from usage_pipeline.land import land_run
-from usage_pipeline.staging import transform_run
-from usage_pipeline.state import RunState, to_json
+from usage_pipeline.query import NormalizedQuery
+from usage_pipeline.staging import stage_run
+from usage_pipeline.state import Raw, RunState, to_json
+from usage_pipeline.storage import BucketStore
 
 BUCKET = "source-bucket"
 CRAWLER = "usage-crawler"
 GROUPING = DEFAULT_GROUPING
+DEFAULT_GROUP_BY = ("HttpMethod", "OauthClientId", "TemplateUri")
 LANDED_AT = "2026-11-22T01:41:07Z"
 NOW = datetime(2026, 11, 22, 1, 41, 30, tzinfo=UTC)
 EXECUTION = {
@@ -51,21 +54,29 @@ def aws() -> Iterator[tuple[Any, Any]]:
         yield s3, glue
 
 
-def _query(start: date, days: int, grouping: str = GROUPING) -> dict[str, Any]:
+def _query(start: date, days: int, group_by: tuple[str, ...] = DEFAULT_GROUP_BY) -> dict[str, Any]:
+    """The state document's query member of a Day run over ``days`` days from ``start``."""
     end = start + timedelta(days=days)
-    return {
-        "api": "aggregates",
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "interval": f"{start.isoformat()}T00:00:00Z/{end.isoformat()}T00:00:00Z",
-        "granularity": "Day",
-        "groupBy": ["HttpMethod", "OauthClientId", "TemplateUri"],
-        "metrics": ["Requests", "Status200", "Status300", "Status400", "Status429", "Status500"],
-        "grouping": grouping,
-        "periods": days,
-        "alignedFrom": None,
-        "requested": {"interval": f"{start.isoformat()}/{end.isoformat()}"},
-    }
+    query = NormalizedQuery(
+        api="aggregates",
+        start=start,
+        end=end,
+        granularity="Day",
+        group_by=group_by,
+        metrics=METRICS,
+        aligned_from=None,
+        requested={"interval": f"{start.isoformat()}/{end.isoformat()}"},
+    )
+    return query.to_dict()
+
+
+def _partition(day: date, grouping: str = GROUPING) -> layout.Partition:
+    return layout.partition("aggregates", "Day", grouping, day)
+
+
+def _key(day: date, grouping: str = GROUPING) -> str:
+    """The table's object of the Day partition of ``day``."""
+    return layout.partition_key(_partition(day, grouping))
 
 
 def _entity(day: date, client: str, requests: int) -> dict[str, Any]:
@@ -89,14 +100,13 @@ def _stage_run(
     """Raw pages + transform for a run: the state document as land receives it."""
     page = orjson.dumps({"queryStatus": "Succeeded", "entities": rows})
     s3.put_object(Bucket=BUCKET, Key=layout.raw_page_key(run_id, 1), Body=page)
-    raw = {"prefix": layout.raw_prefix(run_id), "pages": 1, "rows": len(rows)}
+    raw = Raw(prefix=layout.raw_prefix(run_id), pages=1, rows=len(rows))
     work = tmp_path / run_id
     work.mkdir()
-    staged = transform_run(
-        s3_client=s3,
-        bucket=BUCKET,
+    staged = stage_run(
+        store=BucketStore(s3, BUCKET),
         run_id=run_id,
-        query=query,
+        query=NormalizedQuery.from_dict(query),
         raw=raw,
         landed_at=LANDED_AT,
         tmp_dir=work,
@@ -115,16 +125,15 @@ def _stage_run(
             "message": None,
         },
         "wait": {"seconds": 0},
-        "raw": raw,
+        "raw": to_json(raw),
         "staged": to_json(staged),
     }
 
 
 def _land(s3: Any, glue: Any, state: dict[str, Any]) -> dict[str, Any]:
     landed = land_run(
-        s3_client=s3,
+        store=BucketStore(s3, BUCKET),
         glue_client=glue,
-        bucket=BUCKET,
         state=RunState.from_json(state),
         crawler_name=CRAWLER,
         now=NOW,
@@ -158,8 +167,8 @@ def test_land_replaces_partitions_and_removes_stale_objects(aws: Any, tmp_path: 
     s3, glue = aws
     # GIVEN a partition already holding an old partition object and a stale extra file
     day = date(2026, 11, 20)
-    prefix = layout.partition_prefix("aggregates", "Day", GROUPING, day)
-    key = layout.partition_key("aggregates", "Day", GROUPING, day)
+    prefix = layout.partition_prefix(_partition(day))
+    key = _key(day)
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"old")
     s3.put_object(Bucket=BUCKET, Key=prefix + "query-result.json", Body=b'{"stale": 1}\n')
     state = _stage_run(
@@ -172,13 +181,13 @@ def test_land_replaces_partitions_and_removes_stale_objects(aws: Any, tmp_path: 
     # THEN each partition holds only this run's object; the empty day is an object of no rows
     usage = _usage(s3)
     assert sorted(usage) == [
-        layout.partition_key("aggregates", "Day", GROUPING, day),
-        layout.partition_key("aggregates", "Day", GROUPING, day + timedelta(days=1)),
+        _key(day),
+        _key(day + timedelta(days=1)),
     ]
     lines = _rows(usage[key], tmp_path)
     assert [row["oauth_client_id"] for row in lines] == ["c1", "c2"]
     assert {row["run_id"] for row in lines} == {"run-a"}
-    empty_day = usage[layout.partition_key("aggregates", "Day", GROUPING, day + timedelta(days=1))]
+    empty_day = usage[_key(day + timedelta(days=1))]
     assert _rows(empty_day, tmp_path) == []
     assert landed == {
         "manifestKey": "manifests/run=run-a.json",
@@ -208,7 +217,7 @@ def test_manifest_records_asked_received_and_landed(aws: Any, tmp_path: Path) ->
     manifest = orjson.loads(
         s3.get_object(Bucket=BUCKET, Key="manifests/run=run-m.json")["Body"].read()
     )
-    key = layout.partition_key("aggregates", "Day", GROUPING, day)
+    key = _key(day)
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     assert manifest["runId"] == "run-m"
     assert manifest["execution"] == EXECUTION
@@ -284,9 +293,9 @@ def test_different_groupings_never_mix(aws: Any, tmp_path: Path) -> None:
     # GIVEN two runs of the same day with different groupBy
     day = date(2026, 11, 20)
     by_client = _stage_run(
-        s3, tmp_path, "run-c", _query(day, 1, "oauthclientid"), [_entity(day, "c1", 3)]
+        s3, tmp_path, "run-c", _query(day, 1, ("OauthClientId",)), [_entity(day, "c1", 3)]
     )
-    total = _stage_run(s3, tmp_path, "run-t", _query(day, 1, "total"), [_entity(day, "c1", 3)])
+    total = _stage_run(s3, tmp_path, "run-t", _query(day, 1, ()), [_entity(day, "c1", 3)])
 
     # WHEN both land
     _land(s3, glue, by_client)
@@ -294,8 +303,8 @@ def test_different_groupings_never_mix(aws: Any, tmp_path: Path) -> None:
 
     # THEN each keeps its own partition
     assert sorted(_usage(s3)) == [
-        layout.partition_key("aggregates", "Day", "oauthclientid", day),
-        layout.partition_key("aggregates", "Day", "total", day),
+        _key(day, "oauthclientid"),
+        _key(day, "total"),
     ]
 
 
@@ -322,9 +331,8 @@ def test_crawler_errors_other_than_running_are_raised(aws: Any, tmp_path: Path) 
     # WHEN / THEN land fails after the data and manifest are in place (a retry returns it)
     with pytest.raises(glue.exceptions.EntityNotFoundException):
         land_run(
-            s3_client=s3,
+            store=BucketStore(s3, BUCKET),
             glue_client=glue,
-            bucket=BUCKET,
             state=RunState.from_json(state),
             crawler_name="missing",
             now=NOW,

@@ -10,14 +10,8 @@ import pytest
 
 from usage_pipeline import constants as c
 from usage_pipeline.errors import InvalidInput
-from usage_pipeline.periods import align_to_periods
-from usage_pipeline.query import (
-    NormalizedQuery,
-    normalize_query,
-    parse_query,
-    partition_dates,
-    periods,
-)
+from usage_pipeline.periods import align_to_periods, period_starts
+from usage_pipeline.query import NormalizedQuery, parse_query
 
 # A Sunday: the week 2026-11-16..22 and the month of November are both still incomplete.
 TODAY = date(2026, 11, 22)
@@ -25,6 +19,11 @@ ALL_METRICS = list(c.METRICS)
 DEFAULT_AGGREGATES_GROUP_BY = ["HttpMethod", "OauthClientId", "TemplateUri"]
 DEFAULT_LEGACY_GROUP_BY = ["HttpMethod", "OAuthClientId", "TemplateUri"]
 ELEVEN = ["Requests"] * 11
+
+
+def normalize_query(raw_input: object, *, today: date) -> dict[str, Any]:
+    """The ``query`` member of the state document the input normalizes to (contracts §2)."""
+    return parse_query(raw_input, today=today).to_dict()
 
 
 # --- Refusals ----------------------------------------------------------------------------------
@@ -723,14 +722,13 @@ def test_legacy_is_held_to_the_lookback_limit_too() -> None:
 def test_partition_dates_are_the_first_day_of_each_period(
     raw_input: dict[str, Any], expected: list[str]
 ) -> None:
-    # GIVEN a normalized query, as the state document carries it
-    query = normalize_query(raw_input, today=TODAY)
+    # GIVEN a normalized query
+    query = parse_query(raw_input, today=TODAY)
 
     # WHEN its periods are listed
-    # THEN each is the first day of a period in [start, end)
-    assert partition_dates(query) == expected
-    assert periods(query) == [date.fromisoformat(day) for day in expected]
-    assert len(expected) == query["periods"]
+    # THEN each is the first day of a period in [start, end), as the state document counts them
+    assert query.periods() == [date.fromisoformat(day) for day in expected]
+    assert len(expected) == query.to_dict()["periods"]
 
 
 def test_the_dataclass_round_trips_through_the_state_document() -> None:
@@ -744,7 +742,7 @@ def test_the_dataclass_round_trips_through_the_state_document() -> None:
     # THEN nothing is lost and both forms give the same periods
     assert restored == parsed
     assert restored.to_dict() == document
-    assert periods(restored) == periods(document) == [date(2026, 11, 2)]
+    assert restored.periods() == [date(2026, 11, 2)]
     assert hash(restored) == hash(parsed)
 
 
@@ -785,6 +783,27 @@ def test_align_to_periods(
 
     # THEN it is the smallest run of whole periods covering it
     assert tuple(day.isoformat() for day in aligned) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "granularity", "expected"),
+    [
+        pytest.param(date(2026, 11, 20), date(2026, 11, 22), "Day", [20, 21], id="days"),
+        pytest.param(date(2026, 11, 2), date(2026, 11, 16), "Week", [2, 9], id="weeks"),
+        pytest.param(date(2026, 11, 4), date(2026, 11, 17), "Week", [9, 16], id="from midweek"),
+        pytest.param(date(2026, 10, 15), date(2026, 12, 1), "Month", [1], id="from mid-month"),
+    ],
+)
+def test_period_starts_are_the_first_days_of_the_periods_starting_in_the_window(
+    start: date, end: date, granularity: str, expected: list[int]
+) -> None:
+    # GIVEN an end-exclusive window, aligned to its periods or not
+    # WHEN its periods are listed
+    starts = period_starts(start, end, granularity)
+
+    # THEN each is a period's first day, at or after the start and before the end
+    assert [day.day for day in starts] == expected
+    assert all(start <= day < end for day in starts)
 
 
 # --- lastDays ----------------------------------------------------------------------------------

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from ops.report import queries as q
-from ops.report.build import build_report
 from ops.report.cli import main, range_of
-from ops.report.csv_export import safe_cell, write_csv
-from ops.report.engines import ReportError
-from ops.report.html import render
-from ops.report.model import DateRange, OAuthClient, client_labels
-from ops.report.selection import MAX_SELECTED, resolve_clients, resolve_uris
 from tests.unit.report_fakes import DAYS, CannedEngine, fake_libraries, report_with
+from usage_report import queries as q
+from usage_report.build import build_report
+from usage_report.csv_export import safe_cell, write_csv
+from usage_report.errors import ReportError
+from usage_report.html import render
+from usage_report.model import DateRange, OAuthClient, client_labels
+from usage_report.selection import MAX_SELECTED, resolve_clients, resolve_uris
 
 HOSTILE_NAME = '</script><script>alert("name")</script><img src=x onerror=alert(1)> & co'
 HOSTILE_URI = "api/v2/</script><b>{id}</b>"
@@ -315,7 +315,7 @@ def test_an_interval_reaching_today_is_refused_with_the_last_complete_day() -> N
 
 
 def test_what_changed_lists_the_biggest_movers_new_and_gone_ones_included() -> None:
-    from ops.report.model import CHANGES_PER_MEASURE, Counts, Usage, changes
+    from usage_report.model import CHANGES_PER_MEASURE, Counts, Usage, changes
 
     def usage(key: str, now: int, before: int, now429: int = 0, before429: int = 0) -> Usage:
         return Usage(

@@ -10,9 +10,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from ops.report import queries as q
 from ops.report.cli import main
-from ops.report.engines import AthenaEngine, ReportError, stack_outputs
+from usage_report import queries as q
+from usage_report.engines.athena import AthenaEngine, stack_outputs
+from usage_report.errors import ReportError
 
 DATABASE, TABLE, WORKGROUP = "genesys_api_usage", "api_usage", "GenesysApiUsage-analysts"
 

@@ -10,12 +10,7 @@ import pytest
 
 from usage_pipeline.constants import PARTITION_COLUMNS, ROW_COLUMNS
 from usage_pipeline.errors import RowInvalid
-from usage_pipeline.rows import (
-    OUTPUT_COLUMNS,
-    make_rows_normalizer,
-    normalize_row,
-    window_periods,
-)
+from usage_pipeline.rows import OUTPUT_COLUMNS, make_rows_normalizer, normalize_row
 
 RUN_ID = "20261122T014000Z-3fa2b1c0"
 LANDED_AT = "2026-11-22T01:41:07Z"
@@ -280,22 +275,6 @@ def test_row_outside_the_window_is_refused() -> None:
     assert _aggregates(AGGREGATES_ENTITY, window=window)["date"] == "2026-11-20"
     with pytest.raises(RowInvalid, match="outside the query window"):
         _aggregates(AGGREGATES_ENTITY | {"date": "2026-11-21"}, window=window)
-
-
-def test_window_periods() -> None:
-    # GIVEN aligned windows / WHEN listing their periods / THEN first days in [start, end)
-    assert window_periods(date(2026, 11, 20), date(2026, 11, 22), "Day") == [
-        date(2026, 11, 20),
-        date(2026, 11, 21),
-    ]
-    assert window_periods(date(2026, 11, 2), date(2026, 11, 16), "Week") == [
-        date(2026, 11, 2),
-        date(2026, 11, 9),
-    ]
-    assert window_periods(date(2025, 12, 1), date(2026, 2, 1), "Month") == [
-        date(2025, 12, 1),
-        date(2026, 1, 1),
-    ]
 
 
 def test_unknown_api_or_granularity_is_a_programming_error() -> None:

@@ -603,7 +603,7 @@ def test_wire_names_agree_with_the_pipeline_constants() -> None:
     assert wire.AGGREGATES_JOBS_PATH == constants.AGGREGATES_JOBS_PATH
     assert wire.LEGACY_QUERY_PATH == constants.LEGACY_QUERY_PATH
     assert wire.TOKEN_PATH == constants.TOKEN_PATH
-    assert wire.MAX_LOOKBACK_DAYS == constants.MAX_LOOKBACK_DAYS
+    assert wire.USAGE_RETENTION_DAYS == constants.USAGE_RETENTION_DAYS
     assert wire.MAX_AGGREGATES_DAYS == constants.MAX_AGGREGATES_DAYS
     assert wire.MAX_PAGE_SIZE == constants.MAX_PAGE_SIZE
 

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import duckdb
 import orjson
 import pytest
-from moto import mock_aws
 
-from local.athena_local import parquet_rows
+from local.harness import parquet_rows
+from tests.unit.conftest import SOURCE_BUCKET as BUCKET
 from usage_pipeline import layout
-from usage_pipeline.constants import PARTITION_CONTENT_TYPE, ROW_COUNT_COLUMNS
+from usage_pipeline.constants import (
+    GROUP_BY_BY_API,
+    METRICS,
+    PARTITION_CONTENT_TYPE,
+    ROW_COUNT_COLUMNS,
+)
 from usage_pipeline.errors import PageMalformed, RowCountMismatch, RowInvalid
-from usage_pipeline.rows import OUTPUT_COLUMNS, make_rows_normalizer, window_periods
-from usage_pipeline.staging import download_pages, transform_run
-from usage_pipeline.state import to_json
+from usage_pipeline.periods import period_starts
+from usage_pipeline.query import NormalizedQuery
+from usage_pipeline.rows import OUTPUT_COLUMNS, make_rows_normalizer
+from usage_pipeline.staging import download_pages, stage_run
+from usage_pipeline.state import Raw, to_json
+from usage_pipeline.storage import BucketStore
 from usage_pipeline.transform import (
     TransformResult,
     duckdb_memory_limit_mb,
@@ -31,22 +38,23 @@ from usage_pipeline.transform import (
     write_page,
 )
 
-BUCKET = "source-bucket"
 RUN_ID = "20261122T014000Z-3fa2b1c0"
 LANDED_AT = "2026-11-22T01:41:07Z"
 GROUPING = "httpmethod_oauthclientid_templateuri"
 
 
-def _query(api: str, granularity: str, start: date, end: date) -> dict[str, Any]:
-    return {
-        "api": api,
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "granularity": granularity,
-        "grouping": GROUPING,
-        "metrics": ["Requests", "Status200", "Status300", "Status400", "Status429", "Status500"],
-        "requested": {"interval": f"{start.isoformat()}/{end.isoformat()}"},
-    }
+def _query(api: str, granularity: str, start: date, end: date) -> NormalizedQuery:
+    """The default groupBy (GROUPING), every metric."""
+    return NormalizedQuery(
+        api=api,
+        start=start,
+        end=end,
+        granularity=granularity,
+        group_by=tuple(name for name in GROUP_BY_BY_API[api] if name.lower() in GROUPING),
+        metrics=METRICS,
+        aligned_from=None,
+        requested={"interval": f"{start.isoformat()}/{end.isoformat()}"},
+    )
 
 
 def _raw_row(api: str, day: date, index: int) -> dict[str, Any]:
@@ -102,7 +110,7 @@ def _pages(
 
 
 def _run_core(
-    pages: list[bytes], query: dict[str, Any], tmp_path: Path
+    pages: list[bytes], query: NormalizedQuery, tmp_path: Path
 ) -> tuple[TransformResult, Path]:
     pages_dir, out_dir, work_dir = tmp_path / "pages", tmp_path / "out", tmp_path / "work"
     for directory in (pages_dir, work_dir):
@@ -111,11 +119,11 @@ def _run_core(
     result = transform_pages(
         paths,
         out_dir,
-        api=query["api"],
-        granularity=query["granularity"],
-        grouping=GROUPING,
-        start=date.fromisoformat(query["start"]),
-        end=date.fromisoformat(query["end"]),
+        api=query.api,
+        granularity=query.granularity,
+        grouping=query.grouping,
+        start=query.start,
+        end=query.end,
         run_id=RUN_ID,
         landed_at=LANDED_AT,
         work_dir=work_dir,
@@ -151,7 +159,7 @@ def test_multi_page_results_land_in_their_partitions(
     api: str, granularity: str, start: date, end: date, data_periods: list[int], tmp_path: Path
 ) -> None:
     # GIVEN a multi-page result whose pages straddle periods, some periods without rows
-    periods = window_periods(start, end, granularity)
+    periods = period_starts(start, end, granularity)
     days = [periods[i] for i in data_periods]
     pages, raw_rows = _pages(api, days, rows_per_day=7, page_size=5)
     query = _query(api, granularity, start, end)
@@ -472,23 +480,19 @@ def test_transform_memory_follows_the_lambda(monkeypatch: pytest.MonkeyPatch) ->
     assert duckdb_memory_limit_mb() > 0
 
 
-# --- transform_run against S3 (moto) -------------------------------------------------------------
+# --- stage_run against S3 (moto) -------------------------------------------------------------
 
 
 @pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="eu-west-1")
-        client.create_bucket(
-            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-        )
-        yield client
+def s3(s3_with_bucket: Any) -> Any:
+    return s3_with_bucket
 
 
-def _put_raw_pages(s3: Any, pages: list[bytes]) -> dict[str, Any]:
+def _put_raw_pages(s3: Any, pages: list[bytes], rows: int) -> Raw:
+    """The run's raw pages in the bucket, and the ``raw`` member that says they hold ``rows``."""
     for number, page in enumerate(pages, start=1):
         s3.put_object(Bucket=BUCKET, Key=layout.raw_page_key(RUN_ID, number), Body=page)
-    return {"prefix": layout.raw_prefix(RUN_ID), "pages": len(pages)}
+    return Raw(prefix=layout.raw_prefix(RUN_ID), pages=len(pages), rows=rows)
 
 
 def _keys(s3: Any, prefix: str) -> list[str]:
@@ -499,29 +503,28 @@ def _keys(s3: Any, prefix: str) -> list[str]:
 def test_download_keeps_the_exact_bytes_in_page_order(s3: Any, tmp_path: Path) -> None:
     # GIVEN twelve raw pages, gzip and plain
     pages = [gzip.compress(b'{"n": %d}' % n) if n % 2 else b'{"n": %d}' % n for n in range(12)]
-    _put_raw_pages(s3, pages)
+    _put_raw_pages(s3, pages, rows=0)
 
     # WHEN downloaded
-    paths = download_pages(s3, BUCKET, RUN_ID, len(pages), tmp_path)
+    paths = download_pages(BucketStore(s3, BUCKET), RUN_ID, len(pages), tmp_path)
 
     # THEN each file holds its page's bytes, named for what they are, in page order
     assert [path.read_bytes() for path in paths] == pages
     assert [path.name for path in paths[:2]] == ["page-00001.json", "page-00002.json.gz"]
 
 
-def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
+def test_stage_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
     # GIVEN raw pages of a 3-day Day query with rows on the first and last day only
     start = date(2026, 11, 1)
     days = [start, start + timedelta(days=2)]
     pages, raw_rows = _pages("legacy", days, rows_per_day=3, page_size=4)
-    raw = _put_raw_pages(s3, pages) | {"rows": len(raw_rows)}
+    raw = _put_raw_pages(s3, pages, rows=len(raw_rows))
     query = _query("legacy", "Day", start, start + timedelta(days=3))
 
     # WHEN transformed
     staged = to_json(
-        transform_run(
-            s3_client=s3,
-            bucket=BUCKET,
+        stage_run(
+            store=BucketStore(s3, BUCKET),
             run_id=RUN_ID,
             query=query,
             raw=raw,
@@ -533,7 +536,9 @@ def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
     # THEN all three partitions are staged as Parquet (the middle one of zero rows), with a
     # matching index
     keys = [
-        layout.staging_key(RUN_ID, "legacy", "Day", GROUPING, start + timedelta(days=i))
+        layout.staging_key(
+            RUN_ID, layout.partition("legacy", "Day", GROUPING, start + timedelta(days=i))
+        )
         for i in (0, 1, 2)
     ]
     assert _keys(s3, layout.staging_prefix(RUN_ID)) == sorted(
@@ -552,16 +557,9 @@ def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
         "indexKey": layout.staging_index_key(RUN_ID),
         "partitions": 3,
         "rows": 6,
-        "requests": staged["requests"],
-        "status429": staged["status429"],
-        "partitionRows": {
-            f"legacy/day/{GROUPING}/2026-11-01": 3,
-            f"legacy/day/{GROUPING}/2026-11-02": 0,
-            f"legacy/day/{GROUPING}/2026-11-03": 3,
-        },
     }
-    assert staged["requests"] == sum(row["requests"] for row in raw_rows)
     index = orjson.loads(s3.get_object(Bucket=BUCKET, Key=staged["indexKey"])["Body"].read())
+    assert index["requests"] == sum(row["requests"] for row in raw_rows)
     assert [entry["sha256"] for entry in index["partitions"]] == [
         hashlib.sha256(body).hexdigest() for body in bodies
     ]
@@ -575,41 +573,41 @@ def test_transform_run_stages_every_period(s3: Any, tmp_path: Path) -> None:
     ]
 
 
-def test_transform_run_metric_not_asked_has_no_total(s3: Any, tmp_path: Path) -> None:
+def test_stage_run_metric_not_asked_has_no_total(s3: Any, tmp_path: Path) -> None:
     # GIVEN a query that did not ask for Requests
     pages, raw_rows = _pages("legacy", [date(2026, 11, 1)], 2, page_size=2)
-    query = _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 2))
-    query["metrics"] = ["Status429"]
+    query = dataclasses.replace(
+        _query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 2)), metrics=("Status429",)
+    )
 
     # WHEN transformed
     staged = to_json(
-        transform_run(
-            s3_client=s3,
-            bucket=BUCKET,
+        stage_run(
+            store=BucketStore(s3, BUCKET),
             run_id=RUN_ID,
             query=query,
-            raw=_put_raw_pages(s3, pages),
+            raw=_put_raw_pages(s3, pages, rows=len(raw_rows)),
             landed_at=LANDED_AT,
             tmp_dir=tmp_path,
         )
     )
 
     # THEN its total is null (unknown), not 0
-    assert staged["requests"] is None
-    assert staged["status429"] == sum(row["status429"] for row in raw_rows)
+    index = orjson.loads(s3.get_object(Bucket=BUCKET, Key=staged["indexKey"])["Body"].read())
+    assert index["requests"] is None
+    assert index["status429"] == sum(row["status429"] for row in raw_rows)
 
 
 def test_malformed_page_stages_nothing(s3: Any, tmp_path: Path) -> None:
     # GIVEN a run whose second raw page is cut short
     pages, _ = _pages("aggregates", [date(2026, 11, 1)], 4, page_size=2)
     pages[1] = gzip.decompress(pages[1])[:-10]
-    raw = _put_raw_pages(s3, pages)
+    raw = _put_raw_pages(s3, pages, rows=4)
 
     # WHEN / THEN the transform fails and nothing is staged
     with pytest.raises(PageMalformed, match="page 2"):
-        transform_run(
-            s3_client=s3,
-            bucket=BUCKET,
+        stage_run(
+            store=BucketStore(s3, BUCKET),
             run_id=RUN_ID,
             query=_query("aggregates", "Day", date(2026, 11, 1), date(2026, 11, 2)),
             raw=raw,
@@ -623,13 +621,12 @@ def test_malformed_page_stages_nothing(s3: Any, tmp_path: Path) -> None:
 def test_rows_received_must_match_rows_read(s3: Any, tmp_path: Path) -> None:
     # GIVEN raw pages holding 4 rows while poll_status recorded 5
     pages, _ = _pages("legacy", [date(2026, 11, 1)], 4, page_size=2)
-    raw = _put_raw_pages(s3, pages) | {"rows": 5}
+    raw = _put_raw_pages(s3, pages, rows=5)
 
     # WHEN / THEN
     with pytest.raises(RowCountMismatch, match="4 rows but 5"):
-        transform_run(
-            s3_client=s3,
-            bucket=BUCKET,
+        stage_run(
+            store=BucketStore(s3, BUCKET),
             run_id=RUN_ID,
             query=_query("legacy", "Day", date(2026, 11, 1), date(2026, 11, 2)),
             raw=raw,

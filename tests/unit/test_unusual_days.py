@@ -14,10 +14,10 @@ import pytest
 
 from ops.backfill import execution_inputs, split_windows
 from ops.report.cli import range_of
-from ops.report.engines import ReportError
-from ops.report.model import DateRange
 from usage_pipeline.errors import InvalidInput
 from usage_pipeline.query import parse_query
+from usage_report.errors import ReportError
+from usage_report.model import DateRange
 
 UNUSUAL_DAYS = (
     date(2027, 1, 1),

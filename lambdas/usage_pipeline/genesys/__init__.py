@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from usage_pipeline.genesys.auth import clear_token_cache
 from usage_pipeline.genesys.client import GenesysClient, JobStatus, RetryLaterError
 from usage_pipeline.genesys.hosts import validate_base_url, validate_environment
 from usage_pipeline.genesys.paging import Page, PageCursor
@@ -23,7 +22,6 @@ __all__ = [
     "PageCursor",
     "RetryLaterError",
     "build_query_body",
-    "clear_token_cache",
     "validate_base_url",
     "validate_environment",
 ]

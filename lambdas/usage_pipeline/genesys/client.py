@@ -15,9 +15,8 @@ from __future__ import annotations
 import base64
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import requests
 
@@ -47,7 +46,8 @@ from usage_pipeline.genesys.transport import (
     retry_after_seconds,
 )
 from usage_pipeline.observability import logger
-from usage_pipeline.secrets import ClientCredentials
+from usage_pipeline.query import NormalizedQuery
+from usage_pipeline.secrets import ClientCredentials, CredentialsSource
 
 # Statuses that say "try again later" (Genesys lists 408 and 5xx for these endpoints).
 _RETRIED_STATUSES = frozenset({408})
@@ -88,7 +88,7 @@ class GenesysClient:
     def __init__(
         self,
         environment: str,
-        credentials_provider: Callable[[], ClientCredentials],
+        credentials: CredentialsSource,
         *,
         login_url: str | None = None,
         api_url: str | None = None,
@@ -120,7 +120,7 @@ class GenesysClient:
         self._redactor = Redactor()
         self._auth = ClientCredentialsAuth(
             self._login_url,
-            credentials_provider,
+            credentials,
             self._fetch_token,
             wall_clock=wall_clock,
             redactor=self._redactor,
@@ -139,9 +139,9 @@ class GenesysClient:
 
     # --- Usage API operations ------------------------------------------------------------------
 
-    def submit(self, query: Mapping[str, Any]) -> str:
+    def submit(self, query: NormalizedQuery) -> str:
         """Submit the normalized query to its API; return the job id (``id`` / ``executionId``)."""
-        api = wire.known_api(str(query.get("api", c.DEFAULT_API)))
+        api = wire.known_api(query.api)
         request = Request(
             "POST",
             self._api_url + wire.SUBMIT_PATH[api],

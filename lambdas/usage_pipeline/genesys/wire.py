@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from usage_pipeline import constants as c
+from usage_pipeline.query import NormalizedQuery
 
 # queryStatus of both APIs (lower-cased) -> the normalized job state (docs/contracts.md section 3).
 QUERY_STATUS_TO_STATE: Final = {
@@ -37,18 +38,13 @@ def known_api(api: str) -> str:
     return api
 
 
-def build_query_body(query: Mapping[str, Any]) -> dict[str, Any]:
-    """The POST body for the query's API, from a normalized query (docs/contracts.md section 2)."""
-    api = known_api(str(query.get("api", c.DEFAULT_API)))
-    start = date.fromisoformat(str(query["start"]))
-    end = date.fromisoformat(str(query["end"]))  # exclusive
-    if end <= start:
-        raise ValueError(f"query end {end} is not after start {start}")
+def build_query_body(query: NormalizedQuery) -> dict[str, Any]:
+    """The POST body for the query's API (docs/contracts.md section 2)."""
     return {
-        "interval": api_interval(api, start, end),
-        "granularity": str(query.get("granularity", c.DEFAULT_GRANULARITY)),
-        "groupBy": [api_dimension(api, name) for name in query.get("groupBy", ())],
-        "metrics": list(query.get("metrics", c.METRICS)),
+        "interval": api_interval(query.api, query.start, query.end),
+        "granularity": query.granularity,
+        "groupBy": list(query.group_by),
+        "metrics": list(query.metrics),
     }
 
 
@@ -59,14 +55,6 @@ def api_interval(api: str, start: date, end_exclusive: date) -> str:
     known_api(api)
     last_day = end_exclusive - timedelta(days=1)
     return f"{start.isoformat()}T00:00:00Z/{last_day.isoformat()}T23:59:59Z"
-
-
-def api_dimension(api: str, name: str) -> str:
-    # The normalized query already uses the API's spelling; map case-insensitively to be sure.
-    for dimension in c.GROUP_BY_BY_API[api]:
-        if dimension.lower() == str(name).lower():
-            return dimension
-    raise ValueError(f"groupBy {name!r} is not a dimension of the {api} API")
 
 
 def job_state(query_status: object) -> str | None:

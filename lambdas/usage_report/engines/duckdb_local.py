@@ -9,30 +9,23 @@ fails here as it would in Athena.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import sqlglot
 
-GLUE_TO_DUCKDB = {
-    "string": "VARCHAR",
-    "bigint": "BIGINT",
-    "int": "INTEGER",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "timestamp": "TIMESTAMP",
-    "date": "DATE",
-}
+from usage_pipeline import constants as rc
+from usage_pipeline.sql import duckdb_type, identifier, literal, qualified_name
+from usage_report.engines import QueryResult, Values, table_columns
+from usage_report.errors import ReportError
+from usage_report.queries import ReportQuery
 
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _literal(text: str | Path) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
+# The local engine's names: any will do, the SQL names them through `qualified_name`.
+LOCAL_DATABASE = "genesys_api_usage"
+LOCAL_TABLE = "api_usage"
 
 
 def table_files(data_dir: Path) -> list[Path]:
@@ -49,17 +42,15 @@ def table_view_sql(
     Partition columns come from the files' `key=value` path (hive partitioning) and take
     precedence over the copies the files hold, as in Athena.
     """
-    typed = [
-        (name, GLUE_TO_DUCKDB.get(glue_type.lower(), "VARCHAR")) for name, glue_type in columns
-    ]
-    target = f"{_quote(database)}.{_quote(table)}"
+    typed = [(name, duckdb_type(glue_type)) for name, glue_type in columns]
+    target = qualified_name(database, table)
     if not files:
-        nulls = ", ".join(f"CAST(NULL AS {kind}) AS {_quote(name)}" for name, kind in typed)
+        nulls = ", ".join(f"CAST(NULL AS {kind}) AS {identifier(name)}" for name, kind in typed)
         return f"CREATE VIEW {target} AS SELECT {nulls} WHERE false"
     selected = ", ".join(
-        f"CAST({_quote(name)} AS {kind}) AS {_quote(name)}" for name, kind in typed
+        f"CAST({identifier(name)} AS {kind}) AS {identifier(name)}" for name, kind in typed
     )
-    file_list = "[" + ", ".join(_literal(path) for path in files) + "]"
+    file_list = "[" + ", ".join(literal(path) for path in files) + "]"
     return (
         # Identifiers and literals are quoted above; the values come from our own template.
         f"CREATE VIEW {target} AS SELECT {selected} FROM read_parquet({file_list}, "  # noqa: S608
@@ -73,7 +64,7 @@ def open_table(
     """A DuckDB connection where `database.table` is the table landed under ``data_dir``."""
     connection = duckdb.connect()
     try:
-        connection.execute(f"CREATE SCHEMA {_quote(database)}")
+        connection.execute(f"CREATE SCHEMA {identifier(database)}")
         connection.execute(table_view_sql(database, table, columns, table_files(data_dir)))
     except BaseException:
         connection.close()
@@ -103,26 +94,35 @@ def run_query(
         connection.close()
 
 
-def parquet_rows(files: Iterable[Path]) -> list[dict[str, Any]]:
-    """Every row of the given Parquet files, as dicts keyed by the files' own columns, in order."""
-    paths = [str(path) for path in files]
-    if not paths:
-        return []
-    with duckdb.connect() as connection:
-        result = connection.execute(
-            "SELECT * FROM read_parquet($files, hive_partitioning = false, union_by_name = true)",
-            {"files": paths},
+class LocalEngine:
+    """DuckDB over the `usage/` objects of a bucket copy (`python -m local.run --keep DIR`)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        if not (data_dir / rc.USAGE_PREFIX).is_dir():
+            raise ReportError(
+                f"--local {data_dir}: no {rc.USAGE_PREFIX} folder in it; pass the folder "
+                "`python -m local.run --keep DIR` wrote (a copy of the source bucket)"
+            )
+        self.description = f"DuckDB over the bucket copy in {data_dir}"
+        self._source = qualified_name(LOCAL_DATABASE, LOCAL_TABLE)
+        self._connection = open_table(
+            data_dir, database=LOCAL_DATABASE, table=LOCAL_TABLE, columns=table_columns()
         )
-        names = [description[0] for description in result.description]
-        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    def run_all(self, requests: Sequence[tuple[ReportQuery, Values]]) -> list[QueryResult]:
+        results = []
+        for query, values in requests:
+            bound = query.bind(self._source, values)
+            cursor = self._connection.execute(to_duckdb(bound.sql), list(bound.parameters))
+            columns = [description[0] for description in cursor.description]
+            rows = [tuple(_plain(value) for value in row) for row in cursor.fetchall()]
+            results.append(QueryResult(query.name, columns, rows))
+        return results
+
+    def close(self) -> None:
+        self._connection.close()
 
 
-def format_table(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[("" if value is None else str(value)) for value in row] for row in rows]
-    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(names)]
-
-    def line(values: Sequence[str]) -> str:
-        return " | ".join(value.ljust(width) for value, width in zip(values, widths, strict=True))
-
-    rule = "-+-".join("-" * width for width in widths)
-    return "\n".join([line(list(names)), rule, *(line(row) for row in cells)])
+def _plain(value: Any) -> Any:
+    # DuckDB's SUM of BIGINT is HUGEINT (a Python int) but ROUND gives Decimal; keep JSON-friendly.
+    return float(value) if isinstance(value, Decimal) else value

@@ -9,8 +9,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 
-from ops.report.engines import ReportError
-from ops.report.model import DateRange, OAuthClient
+from usage_report.errors import ReportError
+from usage_report.model import DateRange, OAuthClient
 
 MAX_SELECTED = 10
 CLOSE_MATCHES = 3

@@ -1,4 +1,4 @@
-"""The pipeline: the four Lambdas of stacks/functions.py and the state machine that runs them.
+"""The workflow: the four Lambdas of stacks/functions.py and the state machine that runs them.
 
 Each row of the function table becomes one function with its own log group and its own role
 (statements from stacks/iam.py); the state machine (stacks/state_machine.py) then invokes them.
@@ -17,20 +17,20 @@ from constructs import Construct
 from stacks import compliance
 from stacks import constants as c
 from stacks.bundling import lambda_code
-from stacks.config import PipelineConfig
+from stacks.config import StackConfig
 from stacks.functions import FUNCTIONS, FunctionSpec
 from stacks.iam import GrantTargets, function_statements
 from stacks.state_machine import build_state_machine
 from usage_pipeline import constants as rc
 
 
-class Pipeline(Construct):
+class Workflow(Construct):
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        config: PipelineConfig,
+        config: StackConfig,
         key: kms.IKey,
         source_bucket: s3.IBucket,
         secret_arn: str,

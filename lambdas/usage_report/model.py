@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ops.report.queries import STATUS_COLUMNS
+from usage_report.queries import STATUS_COLUMNS
 
 # How many OAuth clients / template URIs "Most Active Requests" shows, and the default selection.
 TOP_N = 5
@@ -64,10 +64,6 @@ class Counts:
 
     def by_status(self) -> list[tuple[StatusClass, int]]:
         return [(status, getattr(self, status.column)) for status in STATUS_CLASSES]
-
-    @property
-    def share_429(self) -> float:
-        return self.status429 / self.requests if self.requests else 0.0
 
 
 def total(counts: Iterable[Counts]) -> Counts:

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
+import duckdb
 import requests
 
-from local.athena_local import parquet_rows
 from local.aws_identities import AccessKey, assume, create_administrator
 from local.clock import utc_day
 from local.iam_enforcement import enforced
@@ -625,3 +625,17 @@ class LocalPipeline:
             path.write_bytes(self.read_bytes(key))
             written.append(path)
         return written
+
+
+def parquet_rows(files: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every row of the given Parquet files, as dicts keyed by the files' own columns, in order."""
+    paths = [str(path) for path in files]
+    if not paths:
+        return []
+    with duckdb.connect() as connection:
+        result = connection.execute(
+            "SELECT * FROM read_parquet($files, hive_partitioning = false, union_by_name = true)",
+            {"files": paths},
+        )
+        names = [description[0] for description in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ops.report.model import STATUS_CLASSES, Counts, Series
+from usage_report.model import STATUS_CLASSES, Counts, Series
 
 Spec = dict[str, Any]
 COUNT_FORMAT = ",d"

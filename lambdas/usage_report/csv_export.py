@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ops.report.model import Change, Counts, Report, Series, Usage
-from ops.report.queries import COUNT_COLUMNS
+from usage_report.model import Change, Counts, Report, Series, Usage
+from usage_report.queries import COUNT_COLUMNS
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from usage_pipeline import constants as rc
+from usage_pipeline.measures import percent_429_sql
+from usage_pipeline.sql import qualified_name
 
 GRANULARITY = rc.DEFAULT_GRANULARITY.lower()
 GROUPING = rc.DEFAULT_GROUPING
@@ -121,11 +123,6 @@ class ReportQuery:
         )
         # CloudFormation limits a saved query's description to 1024 characters.
         return bound.sql, f"{self.description}. Parameters: {order}"[:1024]
-
-
-def source_of(database: str, table: str) -> str:
-    """The quoted table name, from the stack's own outputs (never from user input)."""
-    return '"' + database.replace('"', '""') + '"."' + table.replace('"', '""') + '"'
 
 
 REPORT_QUERIES: tuple[ReportQuery, ...] = (
@@ -248,7 +245,7 @@ TOP_429_QUERY = ReportQuery(
   oauth_client_name,
   SUM(status429) AS total_status429,
   SUM(requests) AS total_requests,
-  ROUND(100.0 * SUM(status429) / NULLIF(SUM(requests), 0), 2) AS percent_429
+  {percent_429_sql("SUM(status429)", "SUM(requests)")} AS percent_429
 FROM {{source}}
 WHERE {_ONE_VIEW}
 GROUP BY oauth_client_id, oauth_client_name
@@ -268,7 +265,7 @@ class SavedQuery:
 
 def saved_queries(database: str, table: str) -> list[SavedQuery]:
     """What the stack saves in its workgroup: the report's queries and the top-429 question."""
-    source = source_of(database, table)
+    source = qualified_name(database, table)
     saved = []
     for query in (TOP_429_QUERY, *REPORT_QUERIES):
         sql, description = query.saved(source)

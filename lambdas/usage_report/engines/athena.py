@@ -1,107 +1,25 @@
-"""Where the report's SQL runs: DuckDB over a kept copy of the bucket, or Athena in the stack.
+"""The report's SQL on Athena, in the stack's workgroup, with every value an execution parameter.
 
-Both take the same `ReportQuery` (Athena's dialect) and the same values; DuckDB gets the SQL
-translated by sqlglot. Values travel as parameters (`?`), never inside the SQL text.
+Database, table and workgroup come from the stack's outputs.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
-from typing import Any, Protocol, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
 
-from ops.report.queries import ReportQuery, source_of
-from usage_pipeline import constants as rc
+from usage_pipeline.sql import literal, qualified_name
+from usage_report.engines import QueryResult, Values
+from usage_report.errors import ReportError
+from usage_report.queries import ReportQuery
 
-Values = Mapping[str, str | Sequence[str]]
 # What the stack's outputs are called (stacks/usage_stack.py).
 OUTPUT_DATABASE = "GlueDatabaseName"
 OUTPUT_TABLE = "GlueTableName"
 OUTPUT_WORKGROUP = "AthenaWorkGroupName"
 DEFAULT_STACK = "GenesysApiUsage"
-# The local engine's names: any will do, the SQL names them through `source_of`.
-LOCAL_DATABASE = "genesys_api_usage"
-LOCAL_TABLE = "api_usage"
 ATHENA_DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
-
-
-class ReportError(Exception):
-    """A problem the user can fix (bad option, missing data, failed query): printed, exit 2."""
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    name: str
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-    bytes_scanned: int | None = None
-
-    def records(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
-
-
-class Engine(Protocol):
-    description: str
-
-    def run_all(self, requests: Sequence[tuple[ReportQuery, Values]]) -> list[QueryResult]:
-        """Run the queries (Athena: all at once) and return their results in the same order."""
-        ...
-
-    def close(self) -> None: ...
-
-
-def table_columns() -> list[tuple[str, str]]:
-    """The Glue table's columns (contracts section 5): counts bigint, everything else string."""
-    return [
-        (name, "bigint" if name in rc.ROW_COUNT_COLUMNS else "string")
-        for name in (*rc.ROW_COLUMNS, *rc.PARTITION_COLUMNS)
-    ]
-
-
-class LocalEngine:
-    """DuckDB over the `usage/` objects of a bucket copy (`python -m local.run --keep DIR`)."""
-
-    def __init__(self, data_dir: Path) -> None:
-        from local.athena_local import open_table
-
-        if not (data_dir / rc.USAGE_PREFIX).is_dir():
-            raise ReportError(
-                f"--local {data_dir}: no {rc.USAGE_PREFIX} folder in it; pass the folder "
-                "`python -m local.run --keep DIR` wrote (a copy of the source bucket)"
-            )
-        self.description = f"DuckDB over the bucket copy in {data_dir}"
-        self._source = source_of(LOCAL_DATABASE, LOCAL_TABLE)
-        self._connection = open_table(
-            data_dir, database=LOCAL_DATABASE, table=LOCAL_TABLE, columns=table_columns()
-        )
-
-    def run_all(self, requests: Sequence[tuple[ReportQuery, Values]]) -> list[QueryResult]:
-        from local.athena_local import to_duckdb
-
-        results = []
-        for query, values in requests:
-            bound = query.bind(self._source, values)
-            cursor = self._connection.execute(to_duckdb(bound.sql), list(bound.parameters))
-            columns = [description[0] for description in cursor.description]
-            rows = [tuple(_plain(value) for value in row) for row in cursor.fetchall()]
-            results.append(QueryResult(query.name, columns, rows))
-        return results
-
-    def close(self) -> None:
-        self._connection.close()
-
-
-def _plain(value: Any) -> Any:
-    # DuckDB's SUM of BIGINT is HUGEINT (a Python int) but ROUND gives Decimal; keep JSON-friendly.
-    return float(value) if isinstance(value, Decimal) else value
-
-
-def athena_literal(value: str) -> str:
-    """An ExecutionParameters value: Athena reads each as one SQL literal, so strings are quoted."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
@@ -137,7 +55,7 @@ class AthenaEngine:
     ) -> None:
         self._athena = athena
         self._database = database
-        self._source = source_of(database, table)
+        self._source = qualified_name(database, table)
         self._workgroup = workgroup
         self._out = out
         self._poll_seconds = poll_seconds
@@ -171,7 +89,8 @@ class AthenaEngine:
             "WorkGroup": self._workgroup,
         }
         if bound.parameters:
-            arguments["ExecutionParameters"] = [athena_literal(v) for v in bound.parameters]
+            # Athena reads each ExecutionParameters value as one SQL literal: strings are quoted.
+            arguments["ExecutionParameters"] = [literal(v) for v in bound.parameters]
         execution_id: str = self._athena.start_query_execution(**arguments)["QueryExecutionId"]
         return execution_id
 

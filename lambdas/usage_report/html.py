@@ -14,9 +14,10 @@ from typing import Any
 
 import jinja2
 
-from ops.report import charts
-from ops.report import csv_export as files
-from ops.report.model import STATUS_CLASSES, Change, Report
+from usage_pipeline.measures import percent_429
+from usage_report import charts
+from usage_report import csv_export as files
+from usage_report.model import STATUS_CLASSES, Change, Counts, Report
 
 ROOT = Path(__file__).resolve().parents[2]
 # The chart libraries, pinned in package.json and installed by `make install` (npm ci).
@@ -55,8 +56,8 @@ def library_scripts(root: Path = ROOT) -> list[str]:
     return scripts
 
 
-def _percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.2f} %" if whole else "0.00 %"
+def _percent_429(counts: Counts) -> str:
+    return f"{percent_429(counts.status429, counts.requests) or 0.0:.2f} %"
 
 
 def _change(now: int, before: int) -> str:
@@ -145,7 +146,7 @@ def charts_of(report: Report) -> dict[str, list[Chart]]:
 
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("ops.report", "templates"),
+        loader=jinja2.PackageLoader("usage_report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -153,7 +154,7 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["n"] = lambda value: f"{value:,}"
     environment.filters["signed"] = _signed
-    environment.globals.update(percent=_percent, change=_change)
+    environment.globals.update(percent_429=_percent_429, change=_change)
     return environment
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ops.report import queries as q
-from ops.report.engines import Engine, QueryResult
-from ops.report.model import (
+from usage_report import queries as q
+from usage_report.engines import Engine, QueryResult
+from usage_report.model import (
     TOP_N,
     ClientUris,
     Counts,
@@ -22,7 +22,7 @@ from ops.report.model import (
     series,
     usages,
 )
-from ops.report.selection import resolve_clients, resolve_uris
+from usage_report.selection import resolve_clients, resolve_uris
 
 
 def build_report(
