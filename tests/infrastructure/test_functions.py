@@ -284,7 +284,7 @@ def _keys_covered(statements: list[dict[str, Any]], action: str, bucket: str) ->
             rc.HANDLER_LAND,
             "s3:ListBucket",
             layout.staging_index_key(RUN),
-            layout.staging_key(RUN, *DAY_PARTITION),
+            layout.staging_key(RUN, layout.partition(*DAY_PARTITION)),
         ),
         # poll reads back its paging checkpoint (asked first by listing), never a page.
         (

@@ -196,8 +196,10 @@ def test_land_deletes_a_stray_object_of_a_partition_with_its_own_grant(
     pipeline: LocalPipeline,
 ) -> None:
     # GIVEN an object other than the partition's own under yesterday's partition
-    partition = (rc.DEFAULT_API, rc.DEFAULT_GRANULARITY, rc.DEFAULT_GROUPING, days_ago(1))
-    prefix = layout.partition_prefix(*partition)
+    partition = layout.partition(
+        rc.DEFAULT_API, rc.DEFAULT_GRANULARITY, rc.DEFAULT_GROUPING, days_ago(1)
+    )
+    prefix = layout.partition_prefix(partition)
     pipeline.client("s3").put_object(
         Bucket=pipeline.source_bucket, Key=f"{prefix}stray.parquet", Body=b"old"
     )
@@ -207,7 +209,7 @@ def test_land_deletes_a_stray_object_of_a_partition_with_its_own_grant(
 
     # THEN the run succeeded and only the partition's own object is left
     assert report.succeeded, report.cause
-    assert pipeline.keys(prefix) == [layout.partition_key(*partition)]
+    assert pipeline.keys(prefix) == [layout.partition_key(partition)]
 
 
 def test_land_again_for_a_landed_run_answers_from_its_manifest_with_its_own_grant(
